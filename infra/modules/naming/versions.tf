@@ -1,0 +1,4 @@
+terraform {
+  # Pure naming logic: no provider, so `tofu test` runs it offline.
+  required_version = ">= 1.6"
+}
