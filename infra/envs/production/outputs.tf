@@ -1,0 +1,44 @@
+output "public_alb_dns_name" {
+  description = "Point domain and *.domain at this name (through the CDN)."
+  value       = module.alb.public_alb_dns_name
+}
+
+output "internal_alb_dns_name" {
+  description = "Internal ALB of the API."
+  value       = module.alb.internal_alb_dns_name
+}
+
+output "certificate_validation_records" {
+  description = "DNS records that validate a certificate this configuration requested."
+  value       = module.alb.certificate_validation_records
+}
+
+output "cluster_name" {
+  description = "ECS cluster."
+  value       = module.ecs.cluster_name
+}
+
+output "ecr_repository_urls" {
+  description = "ECR repositories to push release images to."
+  value       = module.security.ecr_repository_urls
+}
+
+output "pipeline_artifacts_bucket" {
+  description = "Bucket of the CI/CD pipelines."
+  value       = module.storage.artifacts_bucket_name
+}
+
+output "tenant_bucket_prefix" {
+  description = "Prefix of the tenant buckets the app creates."
+  value       = module.naming.tenant_bucket_prefix
+}
+
+output "tenant_bucket_read_exempt_role_arns" {
+  description = "Roles that tenant bucket policies must let read untagged objects: the scanner and the worker (which also scans)."
+  value       = [module.scanner.role_arns["scan"], module.ecs.task_role_arns["worker"]]
+}
+
+output "scanner_dead_letter_queue_url" {
+  description = "Scan events that failed; alarm on its depth."
+  value       = module.scanner.dead_letter_queue_url
+}

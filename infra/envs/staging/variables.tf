@@ -1,0 +1,41 @@
+variable "region" {
+  description = "AWS region (spec 7: eu-west-2, London)."
+  type        = string
+  default     = "eu-west-2"
+}
+
+variable "project" {
+  description = "Project name, the first part of every resource name."
+  type        = string
+  default     = "palisade"
+}
+
+variable "domain" {
+  description = "Apex domain of this environment: tenants on *.domain, HQ on admin.domain, realtime on wss.domain."
+  type        = string
+  default     = "staging.palisade.example.com"
+}
+
+variable "certificate_arn" {
+  description = "Existing ACM certificate for domain and *.domain; null requests one (validate it with the records in the certificate_validation_records output)."
+  type        = string
+  default     = null
+}
+
+variable "image_tag" {
+  description = "Release tag of the palisade and scanner images (spec 4.3: never latest)."
+  type        = string
+  default     = "v0.1.0"
+}
+
+variable "frontend_compute" {
+  description = "Spec 8 escape hatch: FARGATE, or EC2 to move tenant and hq onto a Graviton Auto Scaling Group."
+  type        = string
+  default     = "FARGATE"
+}
+
+variable "public_ingress_cidr_blocks" {
+  description = "Sources allowed to reach the public ALB; narrow to the CDN's ranges when it fronts every request."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}

@@ -1,0 +1,19 @@
+terraform {
+  required_version = ">= 1.6"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.0"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.6"
+    }
+  }
+
+  # Partial configuration: pass bucket, key, region and the lock table with
+  # `tofu init -backend-config=backend.hcl` (see infra/README.md). The state
+  # holds generated secrets, so the bucket must be KMS-encrypted.
+  backend "s3" {}
+}

@@ -1,0 +1,39 @@
+output "cluster_name" {
+  description = "Name of the ECS cluster."
+  value       = aws_ecs_cluster.this.name
+}
+
+output "cluster_arn" {
+  description = "ARN of the ECS cluster."
+  value       = aws_ecs_cluster.this.arn
+}
+
+output "service_names" {
+  description = "ECS service name of each service."
+  value       = { for k, v in aws_ecs_service.this : k => v.name }
+}
+
+output "task_definition_arns" {
+  description = "Task definition of each service."
+  value       = { for k, v in aws_ecs_task_definition.this : k => v.arn }
+}
+
+output "task_role_arns" {
+  description = "Task role of each service."
+  value       = { for k, v in aws_iam_role.task : k => v.arn }
+}
+
+output "execution_role_arns" {
+  description = "Execution role of each service (the deploy pipeline passes these)."
+  value       = { for k, v in aws_iam_role.execution : k => v.arn }
+}
+
+output "capacity_providers" {
+  description = "Capacity provider each service runs on."
+  value       = local.capacity
+}
+
+output "frontend_autoscaling_group_name" {
+  description = "Auto Scaling Group of the escape hatch, or null while the front ends run on Fargate."
+  value       = local.use_ec2 ? aws_autoscaling_group.ec2[0].name : null
+}

@@ -1,0 +1,24 @@
+output "function_arns" {
+  description = "ARNs of the scan and update functions."
+  value       = { for k, v in aws_lambda_function.this : k => v.arn }
+}
+
+output "role_arns" {
+  description = "Roles of the scan and update functions; tenant bucket policies must let the scan role read untagged objects."
+  value       = { for k, v in aws_iam_role.this : k => v.arn }
+}
+
+output "definitions_bucket_name" {
+  description = "Bucket holding the ClamAV signature databases."
+  value       = aws_s3_bucket.definitions.id
+}
+
+output "dead_letter_queue_url" {
+  description = "Queue of scan events that could not be delivered or processed."
+  value       = aws_sqs_queue.dlq.id
+}
+
+output "object_created_rule_arn" {
+  description = "EventBridge rule matching uploads to tenant buckets."
+  value       = aws_cloudwatch_event_rule.object_created.arn
+}
