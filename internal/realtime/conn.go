@@ -128,7 +128,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		Data: jsonStringOf(struct {
 			SocketID        string `json:"socket_id"`
 			ActivityTimeout int    `json:"activity_timeout"`
-		}{c.id, int(s.cfg.ActivityTimeout / time.Second)}),
+		}{c.id, max(1, int(s.cfg.ActivityTimeout/time.Second))}),
 	}))
 	// Read in a fresh goroutine and let the HTTP handler's (grown) stack go.
 	go c.readLoop()
