@@ -1,0 +1,89 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/palisade-hq/palisade/internal/core"
+)
+
+// routes lists every URL of the API. The OpenAPI document in
+// api/openapi.yaml describes the same set; a test keeps the two in step.
+func (s *Server) routes(mux *http.ServeMux) {
+	s.Health.Register(mux)
+
+	tenantSess := s.TenantSessions.LoadAndSave
+	hqSess := s.OperatorSessions.LoadAndSave
+	// Anonymous routes of an active tenant's site.
+	tenant := func(fn handlerFunc) http.Handler { return s.tenantScope(false, tenantSess(s.h(fn))) }
+	// Routes for a logged-in member of the host's tenant.
+	user := func(fn handlerFunc) http.Handler {
+		return s.tenantScope(false, tenantSess(s.requireUser(s.h(fn))))
+	}
+	// Routes for owners and admins.
+	manager := func(fn handlerFunc) http.Handler {
+		return s.tenantScope(false, tenantSess(s.requireUser(s.requireManager(s.h(fn)))))
+	}
+	hqPublic := func(fn handlerFunc) http.Handler { return s.adminHost(hqSess(s.h(fn))) }
+	hq := func(fn handlerFunc) http.Handler { return s.adminHost(hqSess(s.requireOperator(s.h(fn)))) }
+
+	mux.Handle("POST /api/signup", s.h(s.signup))
+	mux.Handle("GET /api/tenant", s.tenantScope(true, s.h(s.tenantInfo)))
+
+	mux.Handle("POST /api/auth/login", tenant(s.login))
+	mux.Handle("POST /api/auth/logout", tenant(s.logout))
+	mux.Handle("POST /api/auth/handoff", tenant(s.handoff))
+	mux.Handle("POST /api/auth/password-reset", tenant(s.requestPasswordReset))
+	mux.Handle("POST /api/auth/password-reset/confirm", tenant(s.confirmPasswordReset))
+	mux.Handle("GET /api/me", user(s.me))
+
+	mux.Handle("GET /api/members", user(s.listMembers))
+	mux.Handle("GET /api/members/{id}", user(s.getMember))
+	mux.Handle("DELETE /api/members/{id}", manager(s.removeMember))
+
+	mux.Handle("GET /api/invitations", manager(s.listInvitations))
+	mux.Handle("POST /api/invitations", manager(s.createInvitation))
+	mux.Handle("GET /api/invitations/{id}", manager(s.getInvitation))
+	mux.Handle("DELETE /api/invitations/{id}", manager(s.revokeInvitation))
+	mux.Handle("GET /api/invitation-lookup", tenant(s.lookupInvitation))
+	mux.Handle("POST /api/invitations/accept", tenant(s.acceptInvitation))
+
+	mux.Handle("GET /api/audit", manager(s.listAudit))
+
+	mux.Handle("POST /api/hq/auth/login", hqPublic(s.hqLogin))
+	mux.Handle("POST /api/hq/auth/logout", hqPublic(s.hqLogout))
+	mux.Handle("GET /api/hq/me", hq(s.hqMe))
+	mux.Handle("GET /api/hq/tenants", hq(s.hqListTenants))
+	mux.Handle("POST /api/hq/tenants", hq(s.hqCreateTenant))
+	mux.Handle("GET /api/hq/tenants/{id}", hq(s.hqGetTenant))
+	mux.Handle("POST /api/hq/tenants/{id}/suspend", hq(s.hqSuspendTenant))
+	mux.Handle("POST /api/hq/tenants/{id}/reactivate", hq(s.hqReactivateTenant))
+	mux.Handle("GET /api/hq/audit", hq(s.hqAudit))
+	mux.Handle("GET /api/hq/outbox", hq(s.hqOutbox))
+
+	mux.Handle("/", s.h(func(w http.ResponseWriter, r *http.Request) error {
+		return &core.Error{Kind: core.KindNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path}
+	}))
+}
+
+// pathID reads a positive integer path value.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, core.Invalid(name, "%s must be a positive whole number", name)
+	}
+	return id, nil
+}
+
+// queryInt reads an optional bounded integer query parameter.
+func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, core.Invalid(name, "%s must be a whole number from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}

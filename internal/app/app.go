@@ -1,0 +1,180 @@
+// Package app wires Palisade's parts into its roles: it opens the database
+// and Redis from the configuration and builds each role's servers. Nothing
+// else knows how the parts fit together.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/palisade-hq/palisade/internal/api"
+	"github.com/palisade-hq/palisade/internal/auth"
+	"github.com/palisade-hq/palisade/internal/bff"
+	"github.com/palisade-hq/palisade/internal/config"
+	"github.com/palisade-hq/palisade/internal/core"
+	"github.com/palisade-hq/palisade/internal/hq"
+	"github.com/palisade-hq/palisade/internal/httpx"
+	"github.com/palisade-hq/palisade/internal/mail"
+	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/session"
+	"github.com/palisade-hq/palisade/internal/store"
+	"github.com/palisade-hq/palisade/internal/tenancy"
+	"github.com/palisade-hq/palisade/internal/ui"
+	"github.com/palisade-hq/palisade/internal/web"
+
+	"github.com/alexedwards/scs/v2"
+)
+
+// OpenStore connects to the configured database.
+func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	if err := cfg.RequireDB(); err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, cfg.DBDriver, cfg.DBDSN)
+}
+
+// OpenRedis connects to the configured Redis and checks it answers.
+func OpenRedis(ctx context.Context, cfg config.Config) (*redis.Client, error) {
+	if err := cfg.RequireRedis(); err != nil {
+		return nil, err
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, &config.FieldError{Var: "REDIS_URL", Msg: err.Error()}
+	}
+	c := redis.NewClient(opt)
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("connect to redis: %w", err)
+	}
+	return c, nil
+}
+
+// APIOptions are the knobs tests turn.
+type APIOptions struct {
+	Hasher auth.Hasher
+	// SessionStore overrides the configured store (tests inject clocks).
+	SessionStore scs.Store
+}
+
+// NewAPI builds the API server from its dependencies.
+func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *slog.Logger, m *obs.Metrics, health *httpx.Health, opt APIOptions) (*api.Server, error) {
+	trusted, err := config.ParseCIDRs(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	var mailer mail.Mailer
+	switch cfg.MailDriver {
+	case "outbox":
+		mailer = mail.Outbox{Store: st}
+	default:
+		if err := cfg.RequireMail(); err != nil {
+			return nil, err
+		}
+		if mailer, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			return nil, &config.FieldError{Var: "SMTP_URL", Msg: err.Error()}
+		}
+	}
+	sessStore := opt.SessionStore
+	if sessStore == nil {
+		if cfg.SessionStore == "sql" {
+			sessStore = &session.SQLStore{DB: st.DB()}
+		} else {
+			sessStore = &session.RedisStore{Client: rdb, Prefix: cfg.RedisPrefix}
+		}
+	}
+	onErr := func(w http.ResponseWriter, r *http.Request, err error) {
+		httpx.WriteError(w, r, log, fmt.Errorf("session store: %w", err))
+	}
+	hasher := opt.Hasher
+	if hasher.P.KeyLen == 0 {
+		hasher = auth.Hasher{P: auth.DefaultParams}
+	}
+	s := api.New(api.Deps{
+		Store:            st,
+		Redis:            rdb,
+		RedisPrefix:      cfg.RedisPrefix,
+		Log:              log,
+		Metrics:          m,
+		Mailer:           mailer,
+		Hasher:           hasher,
+		Throttle:         &auth.Throttle{Redis: rdb, Prefix: cfg.RedisPrefix, MaxAccount: cfg.LoginMaxPerAccount, MaxIP: cfg.LoginMaxPerIP, Window: cfg.LoginWindow},
+		TenantSessions:   session.New(session.Options{Cookie: session.TenantCookie, Secure: cfg.Secure(), Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute, Store: sessStore, OnError: onErr}),
+		OperatorSessions: session.New(session.Options{Cookie: session.OperatorCookie, Secure: cfg.Secure(), Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute, Store: sessStore, OnError: onErr}),
+		TrustedProxies:   trusted,
+		Hosts:            tenancy.FromBaseURL(cfg.BaseURL),
+		InvitationTTL:    cfg.InvitationTTL,
+		PasswordResetTTL: cfg.PasswordResetTTL,
+		OutboxEnabled:    cfg.MailDriver == "outbox",
+		Health:           health,
+	})
+	s.ReadyChecks(s.Health)
+	return s, nil
+}
+
+// NewWeb builds the tenant and sign-up site.
+func NewWeb(cfg config.Config, log *slog.Logger, m *obs.Metrics, health *httpx.Health) (*web.Server, error) {
+	client, views, err := bffParts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := web.New(web.Deps{API: client, Hosts: tenancy.FromBaseURL(cfg.BaseURL), Log: log, Metrics: m, Views: views, Health: health, HSTS: cfg.Secure()})
+	s.ReadyChecks(s.Health)
+	return s, nil
+}
+
+// NewHQ builds the operators' console.
+func NewHQ(cfg config.Config, log *slog.Logger, m *obs.Metrics, health *httpx.Health) (*hq.Server, error) {
+	client, views, err := bffParts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := hq.New(hq.Deps{API: client, Hosts: tenancy.FromBaseURL(cfg.BaseURL), Log: log, Metrics: m, Views: views, Health: health, HSTS: cfg.Secure()})
+	s.ReadyChecks(s.Health)
+	return s, nil
+}
+
+func bffParts(cfg config.Config) (*bff.Client, *ui.Renderer, error) {
+	client, err := bff.NewClient(cfg.APIURL)
+	if err != nil {
+		return nil, nil, &config.FieldError{Var: "API_URL", Msg: err.Error()}
+	}
+	views, err := ui.New()
+	if err != nil {
+		return nil, nil, fmt.Errorf("templates: %w", err)
+	}
+	return client, views, nil
+}
+
+// CreateOperator adds an HQ operator after checking the input.
+func CreateOperator(ctx context.Context, st *store.Store, hasher auth.Hasher, email, name, password string) (core.Operator, error) {
+	email, err := core.NormalizeEmail(email)
+	if err != nil {
+		return core.Operator{}, err
+	}
+	if name, err = core.ValidateName("name", name); err != nil {
+		return core.Operator{}, err
+	}
+	if err := core.ValidatePassword(password); err != nil {
+		return core.Operator{}, err
+	}
+	hash, err := hasher.Hash(password)
+	if err != nil {
+		return core.Operator{}, err
+	}
+	return st.CreateOperator(ctx, email, name, hash, core.AuditEvent{Action: "hq.operator.created", ActorType: "system"})
+}
+
+// MetricsServer serves /metrics plus the health endpoints on the internal
+// port, which is also how roles without a public port (worker, scheduler)
+// answer ECS health checks.
+func MetricsServer(m *obs.Metrics, health *httpx.Health, addr string) httpx.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	health.Register(mux)
+	return httpx.Server{Name: "metrics", Addr: addr, Handler: mux}
+}

@@ -1,0 +1,43 @@
+package bff
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+)
+
+// Proxy forwards the browser's /api/* calls to the internal API: Cookie and
+// Authorization pass through, X-Forwarded-For gets the browser's address
+// appended, and the API's Set-Cookie comes back. allow decides which paths
+// this site may reach (the tenant site never reaches /api/hq/).
+func Proxy(c *Client, log *slog.Logger, allow func(path string) bool) http.Handler {
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(c.Base)
+			// SetURL keeps the inbound path under the base; the API's paths are absolute.
+			pr.Out.URL.Path = pr.In.URL.Path
+			pr.Out.URL.RawPath = pr.In.URL.RawPath
+			pr.Out.Header.Del("X-Forwarded-For")
+			pr.Out.Header.Del("X-Forwarded-Host")
+			pr.Out.Header.Del("X-Forwarded-Proto")
+			ForwardHeaders(pr.Out.Header, pr.In)
+		},
+		Transport: c.HTTP.Transport,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			log.ErrorContext(r.Context(), "api proxy failed", "err", err, "path", r.URL.Path)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = w.Write([]byte(`{"error":{"code":"bad_gateway","message":"the API is unavailable; try again shortly"}}`))
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allow(r.URL.Path) || strings.Contains(r.URL.Path, "..") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error":{"code":"not_found","message":"no such endpoint"}}`))
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,318 @@
+// Package config reads Palisade's configuration from PALISADE_* environment
+// variables into one typed struct, validates it and prints it with secrets
+// masked. Nothing in Palisade reads the environment anywhere else.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Prefix is the prefix of every environment variable Palisade reads.
+const Prefix = "PALISADE_"
+
+// Environments Palisade knows. Only dev relaxes security defaults
+// (insecure cookies, no HSTS).
+const (
+	EnvDev        = "dev"
+	EnvTest       = "test"
+	EnvStaging    = "staging"
+	EnvProduction = "production"
+)
+
+// Config is every setting of every role. Fields carry their variable name
+// (without the prefix), a default and whether they are secret.
+type Config struct {
+	Env      string `env:"ENV" default:"production" help:"dev, test, staging or production"`
+	LogLevel string `env:"LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
+
+	// BaseURL is the public origin of the apex domain, e.g. https://palisade.example.com.
+	// Tenants live at <slug>.<host>, HQ at admin.<host>.
+	BaseURL string `env:"BASE_URL" default:"https://palisade.example.com"`
+
+	HTTPAddr        string        `env:"HTTP_ADDR" default:"" help:"listen address; empty means the role's default port"`
+	MetricsAddr     string        `env:"METRICS_ADDR" default:":9090" help:"Prometheus metrics listener, never public"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"25s" help:"bound on draining in-flight work after SIGTERM"`
+
+	DBDriver string `env:"DB_DRIVER" default:"mysql" help:"mysql or sqlite"`
+	DBDSN    string `env:"DB_DSN" default:"" secret:"true"`
+	RedisURL string `env:"REDIS_URL" default:"" secret:"true"`
+	// RedisPrefix namespaces every key, so tests and environments can share a server.
+	RedisPrefix string `env:"REDIS_PREFIX" default:"palisade:"`
+
+	// APIURL is where web and hq reach the internal API.
+	APIURL          string `env:"API_URL" default:"http://127.0.0.1:8000"`
+	TrustedProxies  string `env:"TRUSTED_PROXIES" default:"" help:"comma-separated CIDRs whose X-Forwarded-* headers the API believes"`
+	SessionStore    string `env:"SESSION_STORE" default:"redis" help:"redis or sql"`
+	SessionIdle     time.Duration `env:"SESSION_IDLE_TIMEOUT" default:"30m"`
+	SessionAbsolute time.Duration `env:"SESSION_ABSOLUTE_TIMEOUT" default:"12h"`
+
+	LoginMaxPerAccount int           `env:"LOGIN_MAX_FAILURES_ACCOUNT" default:"5"`
+	LoginMaxPerIP      int           `env:"LOGIN_MAX_FAILURES_IP" default:"20"`
+	LoginWindow        time.Duration `env:"LOGIN_THROTTLE_WINDOW" default:"15m"`
+	InvitationTTL      time.Duration `env:"INVITATION_TTL" default:"72h"`
+	PasswordResetTTL   time.Duration `env:"PASSWORD_RESET_TTL" default:"1h"`
+
+	MailDriver string `env:"MAIL_DRIVER" default:"smtp" help:"smtp or outbox (outbox keeps mail in the database for the HQ outbox page)"`
+	SMTPURL    string `env:"SMTP_URL" default:"" secret:"true" help:"smtp://user:pass@host:587 (STARTTLS) or smtps://…"`
+	MailFrom   string `env:"MAIL_FROM" default:"Palisade <no-reply@palisade.example.com>"`
+
+	RealtimeAppID     string `env:"REALTIME_APP_ID" default:""`
+	RealtimeAppKey    string `env:"REALTIME_APP_KEY" default:""`
+	RealtimeAppSecret string `env:"REALTIME_APP_SECRET" default:"" secret:"true"`
+
+	ClamdAddr string `env:"CLAMD_ADDR" default:""`
+
+	// Dev-only seed accounts; generated when empty.
+	DevOwnerEmail       string `env:"DEV_OWNER_EMAIL" default:"owner@acme.test"`
+	DevOwnerPassword    string `env:"DEV_OWNER_PASSWORD" default:"" secret:"true"`
+	DevOperatorEmail    string `env:"DEV_OPERATOR_EMAIL" default:"operator@palisade.test"`
+	DevOperatorPassword string `env:"DEV_OPERATOR_PASSWORD" default:"" secret:"true"`
+	DevDataDir          string `env:"DEV_DATA_DIR" default:".palisade"`
+	DevPublicAddr       string `env:"DEV_PUBLIC_ADDR" default:":3000"`
+	DevAPIAddr          string `env:"DEV_API_ADDR" default:"127.0.0.1:8000"`
+	DevRealtimeAddr     string `env:"DEV_REALTIME_ADDR" default:":8080"`
+}
+
+// Getenv is os.Getenv's shape; run passes it down so tests control the environment.
+type Getenv func(string) string
+
+// FieldError names the variable that is wrong.
+type FieldError struct {
+	Var string
+	Msg string
+}
+
+func (e *FieldError) Error() string { return Prefix + e.Var + ": " + e.Msg }
+
+// SecretResolver turns an aws-sm:// reference into its value.
+type SecretResolver interface {
+	Resolve(ctx context.Context, ref string) (string, error)
+}
+
+// Load reads the configuration. Values of the form aws-sm://id[#key] are
+// fetched with resolver; a nil resolver makes such values an error.
+// overrides are applied before the environment is read (roles use them for
+// their own defaults, e.g. dev).
+func Load(ctx context.Context, getenv Getenv, resolver SecretResolver, overrides map[string]string) (Config, error) {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	t := v.Type()
+	var errs []error
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("env")
+		raw, ok := lookup(getenv, name)
+		if !ok {
+			if o, has := overrides[name]; has {
+				raw = o
+			} else {
+				raw = f.Tag.Get("default")
+			}
+		}
+		if strings.HasPrefix(raw, "aws-sm://") {
+			if resolver == nil {
+				errs = append(errs, &FieldError{name, "refers to AWS Secrets Manager but no resolver is configured"})
+				continue
+			}
+			val, err := resolver.Resolve(ctx, raw)
+			if err != nil {
+				errs = append(errs, &FieldError{name, err.Error()})
+				continue
+			}
+			raw = val
+		}
+		if err := set(v.Field(i), raw); err != nil {
+			errs = append(errs, &FieldError{name, err.Error()})
+		}
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, c.Validate()
+}
+
+func lookup(getenv Getenv, name string) (string, bool) {
+	v := getenv(Prefix + name)
+	return v, v != ""
+}
+
+func set(field reflect.Value, raw string) error {
+	switch field.Interface().(type) {
+	case string:
+		field.SetString(strings.TrimSpace(raw))
+	case int:
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", raw)
+		}
+		field.SetInt(int64(n))
+	case time.Duration:
+		d, err := time.ParseDuration(strings.TrimSpace(raw))
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 30s or 15m", raw)
+		}
+		field.SetInt(int64(d))
+	default:
+		return fmt.Errorf("unsupported field type %s", field.Type())
+	}
+	return nil
+}
+
+// Validate checks values that parse but make no sense.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, &FieldError{name, fmt.Sprintf(format, args...)})
+	}
+	switch c.Env {
+	case EnvDev, EnvTest, EnvStaging, EnvProduction:
+	default:
+		bad("ENV", "%q is not one of dev, test, staging, production", c.Env)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Path != "" && u.Path != "/" {
+		bad("BASE_URL", "%q must be an origin such as https://palisade.example.com", c.BaseURL)
+	} else if c.Env != EnvDev && c.Env != EnvTest && u.Scheme != "https" {
+		bad("BASE_URL", "must use https outside dev and test")
+	}
+	if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("API_URL", "%q must be an http(s) URL", c.APIURL)
+	}
+	switch c.DBDriver {
+	case "mysql", "sqlite":
+	default:
+		bad("DB_DRIVER", "%q is not mysql or sqlite", c.DBDriver)
+	}
+	switch c.SessionStore {
+	case "redis", "sql":
+	default:
+		bad("SESSION_STORE", "%q is not redis or sql", c.SessionStore)
+	}
+	switch c.MailDriver {
+	case "smtp", "outbox":
+	default:
+		bad("MAIL_DRIVER", "%q is not smtp or outbox", c.MailDriver)
+	}
+	if c.MailDriver == "smtp" && c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			bad("SMTP_URL", "must look like smtp://user:pass@host:587")
+		}
+	}
+	if _, err := ParseCIDRs(c.TrustedProxies); err != nil {
+		bad("TRUSTED_PROXIES", "%v", err)
+	}
+	if c.SessionIdle <= 0 {
+		bad("SESSION_IDLE_TIMEOUT", "must be positive")
+	}
+	if c.SessionAbsolute < c.SessionIdle {
+		bad("SESSION_ABSOLUTE_TIMEOUT", "must not be shorter than the idle timeout")
+	}
+	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 10*time.Minute {
+		bad("SHUTDOWN_TIMEOUT", "must be between 0 and 10m")
+	}
+	for name, n := range map[string]int{"LOGIN_MAX_FAILURES_ACCOUNT": c.LoginMaxPerAccount, "LOGIN_MAX_FAILURES_IP": c.LoginMaxPerIP} {
+		if n < 1 {
+			bad(name, "must be at least 1")
+		}
+	}
+	for name, d := range map[string]time.Duration{"LOGIN_THROTTLE_WINDOW": c.LoginWindow, "INVITATION_TTL": c.InvitationTTL, "PASSWORD_RESET_TTL": c.PasswordResetTTL} {
+		if d <= 0 {
+			bad(name, "must be positive")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RequireDB and RequireRedis are called by roles that need them, so the error
+// names the variable instead of failing later on connect.
+func (c Config) RequireDB() error {
+	if c.DBDSN == "" {
+		return &FieldError{"DB_DSN", "is required for this role"}
+	}
+	return nil
+}
+
+func (c Config) RequireRedis() error {
+	if c.RedisURL == "" {
+		return &FieldError{"REDIS_URL", "is required for this role"}
+	}
+	return nil
+}
+
+// RequireMail checks that mail can be sent.
+func (c Config) RequireMail() error {
+	if c.MailDriver == "smtp" && c.SMTPURL == "" {
+		return &FieldError{"SMTP_URL", "is required when PALISADE_MAIL_DRIVER is smtp"}
+	}
+	return nil
+}
+
+// Secure reports whether cookies must be Secure and HSTS sent.
+func (c Config) Secure() bool { return c.Env != EnvDev && c.Env != EnvTest }
+
+// ParseCIDRs parses a comma-separated list of CIDRs or bare addresses.
+func ParseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			a, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR or address", part)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// LogValue prints the configuration with secrets masked; credentials inside
+// URLs and DSNs are masked too, so the value is safe for CloudWatch.
+func (c Config) LogValue() slog.Value {
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	attrs := make([]slog.Attr, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		val := fmt.Sprint(v.Field(i).Interface())
+		if f.Tag.Get("secret") == "true" {
+			val = Mask(val)
+		}
+		attrs = append(attrs, slog.String(f.Tag.Get("env"), val))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Mask hides a secret but keeps enough shape to debug a misconfiguration:
+// the scheme and host of a URL, nothing of a password.
+func Mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+		return u.Scheme + "://***@" + u.Host
+	}
+	return "***"
+}

@@ -1,0 +1,362 @@
+// Package hq is the operators' console at admin.<domain>: server-rendered
+// pages over the API's /api/hq/* routes, in a login realm of its own.
+package hq
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/palisade-hq/palisade/internal/bff"
+	"github.com/palisade-hq/palisade/internal/core"
+	"github.com/palisade-hq/palisade/internal/httpx"
+	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/tenancy"
+	"github.com/palisade-hq/palisade/internal/ui"
+)
+
+// Deps is what HQ needs.
+type Deps struct {
+	API     *bff.Client
+	Hosts   tenancy.Hosts
+	Log     *slog.Logger
+	Metrics *obs.Metrics
+	Views   *ui.Renderer
+	Health  *httpx.Health
+	HSTS    bool
+}
+
+// Server is the HQ site.
+type Server struct {
+	Deps
+	handler http.Handler
+}
+
+// New builds HQ.
+func New(d Deps) *Server {
+	s := &Server{Deps: d}
+	if s.Health == nil {
+		s.Health = &httpx.Health{}
+	}
+	mux := http.NewServeMux()
+	s.Health.Register(mux)
+	mux.Handle("/static/", ui.Static())
+	app := http.NewServeMux()
+	s.routes(app)
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Views.Render(w, http.StatusForbidden, "message", ui.Page{Title: "Request refused", Site: "hq", Data: "This form was sent from another site, so it was refused."})
+	}))
+	mux.Handle("/", csrf.Handler(s.adminOnly(app)))
+	s.handler = httpx.Chain(mux,
+		httpx.Recover(d.Log),
+		httpx.RequestID,
+		httpx.Observe(d.Log, d.Metrics, "hq", mux),
+		httpx.SecurityHeaders("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'", d.HSTS),
+	)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// ReadyChecks: HQ is ready when the API is.
+func (s *Server) ReadyChecks(h *httpx.Health) { h.Check("api", s.API.Ready) }
+
+// adminOnly serves HQ on admin.<domain> alone.
+func (s *Server) adminOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if kind, _ := s.Hosts.Classify(r.Host); kind != tenancy.Admin {
+			s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "hq", Data: "HQ lives at " + s.Hosts.AdminURL() + "."})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) routes(m *http.ServeMux) {
+	m.Handle("/api/hq/", bff.Proxy(s.API, s.Log, func(p string) bool { return strings.HasPrefix(p, "/api/hq/") }))
+	m.Handle("/api/", bff.Proxy(s.API, s.Log, func(string) bool { return false }))
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/tenants", http.StatusSeeOther) })
+	m.HandleFunc("GET /login", s.loginPage)
+	m.HandleFunc("POST /login", s.loginSubmit)
+	m.HandleFunc("GET /logout", s.authed(func(w http.ResponseWriter, r *http.Request, o core.Operator) {
+		s.Views.Render(w, http.StatusOK, "logout", s.page(o, "Log out"))
+	}))
+	m.HandleFunc("POST /logout", s.logoutSubmit)
+	m.HandleFunc("GET /tenants", s.authed(s.tenantsPage))
+	m.HandleFunc("POST /tenants", s.authed(s.createTenant))
+	m.HandleFunc("GET /tenants/{id}", s.authed(s.tenantPage))
+	m.HandleFunc("POST /tenants/{id}/suspend", s.authed(s.suspend))
+	m.HandleFunc("POST /tenants/{id}/reactivate", s.authed(s.reactivate))
+	m.HandleFunc("GET /audit", s.authed(s.auditPage))
+	m.HandleFunc("GET /outbox", s.authed(s.outboxPage))
+	m.HandleFunc("GET /health", s.authed(s.healthPage))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "hq", Data: "There is no page at this address."})
+	})
+}
+
+type operatorPage func(w http.ResponseWriter, r *http.Request, o core.Operator)
+
+// authed sends visitors without an operator session to /login.
+func (s *Server) authed(next operatorPage) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var out struct {
+			Operator core.Operator `json:"operator"`
+		}
+		if err := s.API.Call(w, r, http.MethodGet, "/api/hq/me", nil, &out); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next(w, r, out.Operator)
+	}
+}
+
+func (s *Server) page(o core.Operator, title string) ui.Page {
+	return ui.Page{Title: title, Site: "hq", UserName: o.Name}
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := bff.AsAPIError(err)
+	switch {
+	case !ok || e.Status >= 500:
+		s.Log.ErrorContext(r.Context(), "hq page failed", "err", err)
+		s.Views.Render(w, http.StatusBadGateway, "message", ui.Page{Title: "Temporarily unavailable", Site: "hq", Data: "The API did not answer; request id " + obs.RequestID(r.Context()) + "."})
+	case e.Status == http.StatusUnauthorized:
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	default:
+		s.Views.Render(w, e.Status, "message", ui.Page{Title: "That did not work", Site: "hq", Data: e.Message})
+	}
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	p := ui.Page{Title: "Log in", Site: "hq"}
+	if r.URL.Query().Get("flash") == "logged_out" {
+		p.Flash = "You are logged out."
+	}
+	s.Views.Render(w, http.StatusOK, "login", p)
+}
+
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	p := ui.Page{Title: "Log in", Site: "hq"}
+	if err := r.ParseForm(); err != nil {
+		p.Error = "the form could not be read"
+		s.Views.Render(w, http.StatusBadRequest, "login", p)
+		return
+	}
+	body := map[string]string{"email": r.PostForm.Get("email"), "password": r.PostForm.Get("password")}
+	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/auth/login", body, nil); err != nil {
+		e, ok := bff.AsAPIError(err)
+		if !ok || e.Status >= 500 {
+			s.fail(w, r, err)
+			return
+		}
+		if e.RetryAfter != "" {
+			w.Header().Set("Retry-After", e.RetryAfter)
+		}
+		p.Error, p.Form = e.Message, map[string]string{"email": body["email"]}
+		s.Views.Render(w, e.Status, "login", p)
+		return
+	}
+	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
+}
+
+func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/auth/logout", nil, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/login?flash=logged_out", http.StatusSeeOther)
+}
+
+type tenantsData struct {
+	Tenants []core.Tenant `json:"tenants"`
+	Total   int           `json:"total"`
+	Page    int           `json:"page"`
+	PerPage int           `json:"per_page"`
+	Query   string        `json:"-"`
+	Status  string        `json:"-"`
+	More    bool          `json:"-"`
+}
+
+func (s *Server) tenantsPage(w http.ResponseWriter, r *http.Request, o core.Operator) {
+	s.renderTenants(w, r, o, http.StatusOK, "", nil)
+}
+
+func (s *Server) renderTenants(w http.ResponseWriter, r *http.Request, o core.Operator, status int, errMsg string, form map[string]string) {
+	q := r.URL.Query()
+	v := url.Values{}
+	for _, k := range []string{"q", "status", "page"} {
+		if q.Get(k) != "" {
+			v.Set(k, q.Get(k))
+		}
+	}
+	var d tenantsData
+	if err := s.API.Call(w, r, http.MethodGet, "/api/hq/tenants?"+v.Encode(), nil, &d); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Query, d.Status, d.More = q.Get("q"), q.Get("status"), d.Page*d.PerPage < d.Total
+	p := s.page(o, "Tenants")
+	p.Data, p.Error, p.Form = d, errMsg, form
+	s.Views.Render(w, status, "hq_tenants", p)
+}
+
+func (s *Server) createTenant(w http.ResponseWriter, r *http.Request, o core.Operator) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.renderTenants(w, r, o, http.StatusBadRequest, "the form could not be read", nil)
+		return
+	}
+	body := map[string]string{"slug": r.PostForm.Get("slug"), "name": r.PostForm.Get("name")}
+	var out struct {
+		Tenant core.Tenant `json:"tenant"`
+	}
+	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/tenants", body, &out); err != nil {
+		if e, ok := bff.AsAPIError(err); ok && e.Status < 500 && e.Status != http.StatusUnauthorized {
+			s.renderTenants(w, r, o, e.Status, e.Message, body)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/tenants/"+strconv.FormatInt(out.Tenant.ID, 10), http.StatusSeeOther)
+}
+
+type tenantData struct {
+	Tenant  core.Tenant   `json:"tenant"`
+	Members []core.Member `json:"members"`
+}
+
+func tenantPath(r *http.Request) (string, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return "", false
+	}
+	return "/api/hq/tenants/" + strconv.FormatInt(id, 10), true
+}
+
+func (s *Server) tenantPage(w http.ResponseWriter, r *http.Request, o core.Operator) {
+	path, ok := tenantPath(r)
+	if !ok {
+		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "hq", Data: "No such tenant."})
+		return
+	}
+	var d tenantData
+	if err := s.API.Call(w, r, http.MethodGet, path, nil, &d); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.page(o, d.Tenant.Name)
+	p.Data = d
+	s.Views.Render(w, http.StatusOK, "hq_tenant", p)
+}
+
+func (s *Server) suspend(w http.ResponseWriter, r *http.Request, o core.Operator) {
+	s.setStatus(w, r, "/suspend")
+}
+
+func (s *Server) reactivate(w http.ResponseWriter, r *http.Request, o core.Operator) {
+	s.setStatus(w, r, "/reactivate")
+}
+
+func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, action string) {
+	path, ok := tenantPath(r)
+	if !ok {
+		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "hq", Data: "No such tenant."})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.Views.Render(w, http.StatusBadRequest, "message", ui.Page{Title: "That did not work", Site: "hq", Data: "the form could not be read"})
+		return
+	}
+	var body any
+	if action == "/suspend" {
+		body = map[string]string{"reason": r.PostForm.Get("reason")}
+	} else {
+		body = map[string]string{}
+	}
+	if err := s.API.Call(w, r, http.MethodPost, path+action, body, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, strings.TrimPrefix(path, "/api/hq"), http.StatusSeeOther)
+}
+
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, o core.Operator) {
+	var d struct {
+		Events []core.AuditEvent `json:"events"`
+		Next   int64             `json:"next_before"`
+	}
+	path := "/api/hq/audit?limit=100"
+	if b := r.URL.Query().Get("before"); b != "" {
+		path += "&before=" + url.QueryEscape(b)
+	}
+	if err := s.API.Call(w, r, http.MethodGet, path, nil, &d); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.page(o, "Audit")
+	p.Data = d
+	s.Views.Render(w, http.StatusOK, "audit", p)
+}
+
+func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, o core.Operator) {
+	var d struct {
+		Messages []core.Mail `json:"messages"`
+	}
+	if err := s.API.Call(w, r, http.MethodGet, "/api/hq/outbox", nil, &d); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.page(o, "Outbox")
+	p.Data = d.Messages
+	s.Views.Render(w, http.StatusOK, "hq_outbox", p)
+}
+
+type healthRow struct {
+	Component, Check, State string
+	OK                      bool
+}
+
+// healthPage shows what HQ can see of the platform now: the API's own
+// readiness checks. The full role view arrives with the jobs and HQ issues.
+func (s *Server) healthPage(w http.ResponseWriter, r *http.Request, o core.Operator) {
+	rows := []healthRow{{Component: "hq", Check: "process", State: "ok", OK: true}}
+	ready, err := s.apiReadiness(r.Context())
+	if err != nil {
+		rows = append(rows, healthRow{Component: "api", Check: "readyz", State: err.Error()})
+	} else {
+		for name, state := range ready.Checks {
+			rows = append(rows, healthRow{Component: "api", Check: name, State: state, OK: state == "ok"})
+		}
+		sort.Slice(rows, func(i, j int) bool { return rows[i].Component+rows[i].Check < rows[j].Component+rows[j].Check })
+	}
+	p := s.page(o, "Health")
+	p.Data = rows
+	s.Views.Render(w, http.StatusOK, "hq_health", p)
+}
+
+func (s *Server) apiReadiness(ctx context.Context) (httpx.Ready, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.API.Base.String()+"/readyz", nil)
+	if err != nil {
+		return httpx.Ready{}, err
+	}
+	resp, err := s.API.HTTP.Do(req)
+	if err != nil {
+		return httpx.Ready{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return httpx.Ready{}, err
+	}
+	return httpx.DecodeReady(b)
+}

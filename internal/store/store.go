@@ -1,0 +1,206 @@
+// Package store is Palisade's SQL data layer, on MariaDB in production and
+// SQLite for the embedded default. Statements are plain SQL in const strings
+// with ? placeholders, which both drivers accept.
+//
+// Tenant-owned data is reachable only through a *TenantStore, which cannot be
+// built without a tenant id and adds it to every statement.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/palisade-hq/palisade/internal/core"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is the data layer. It is safe for concurrent use.
+type Store struct {
+	db     *sql.DB
+	driver string
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// Open connects to the database. driver is "mysql" or "sqlite"; for sqlite
+// the DSN is a file path (or "file::memory:").
+func Open(ctx context.Context, driver, dsn string) (*Store, error) {
+	var (
+		db  *sql.DB
+		err error
+	)
+	switch driver {
+	case "mysql":
+		cfg, perr := mysql.ParseDSN(dsn)
+		if perr != nil {
+			return nil, fmt.Errorf("parse mysql dsn: %w", perr)
+		}
+		// UTC everywhere; times are stored as unix milliseconds anyway.
+		cfg.Loc = time.UTC
+		if cfg.Params == nil {
+			cfg.Params = map[string]string{}
+		}
+		cfg.Params["time_zone"] = "'+00:00'"
+		cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
+		connector, cerr := mysql.NewConnector(cfg)
+		if cerr != nil {
+			return nil, cerr
+		}
+		db = sql.OpenDB(connector)
+		db.SetMaxOpenConns(50)
+		db.SetMaxIdleConns(25)
+		db.SetConnMaxLifetime(5 * time.Minute)
+	case "sqlite":
+		db, err = sql.Open("sqlite", sqliteDSN(dsn))
+		if err != nil {
+			return nil, err
+		}
+		// One writer at a time is what SQLite allows; readers run beside it in WAL mode.
+		db.SetMaxOpenConns(8)
+	default:
+		return nil, fmt.Errorf("unknown database driver %q", driver)
+	}
+	s := &Store{db: db, driver: driver, Now: time.Now}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", driver, err)
+	}
+	return s, nil
+}
+
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return "file:" + strings.TrimPrefix(path, "file:") + sep + q.Encode()
+}
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Driver names the SQL dialect.
+func (s *Store) Driver() string { return s.driver }
+
+// DB exposes the pool for the session store and tests.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping checks the database for readiness probes.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Migrate applies pending migrations. On MariaDB a named lock keeps two
+// migrating tasks of a rolling deploy from racing.
+func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
+	dialect := goose.DialectSQLite3
+	if s.driver == "mysql" {
+		dialect = goose.DialectMySQL
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('palisade_migrate', 120)").Scan(&got); err != nil || got.Int64 != 1 {
+			return fmt.Errorf("take migration lock: %v", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK('palisade_migrate')")
+	}
+	sub, err := fs.Sub(migrations, "migrations/"+s.driver)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, s.db, sub, goose.WithDisableGlobalRegistry(true), goose.WithTableName("schema_migrations"))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	for _, r := range res {
+		log.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationFiles lists the embedded migrations of a dialect, for tests.
+func MigrationFiles(driver string) ([]string, error) {
+	return fs.Glob(migrations, "migrations/"+driver+"/*.sql")
+}
+
+// ReadMigration returns one embedded migration file.
+func ReadMigration(name string) ([]byte, error) { return migrations.ReadFile(name) }
+
+func (s *Store) now() int64 { return s.Now().UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func nullMillis(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMillis(n.Int64)
+	return &t
+}
+
+// InTx runs fn in a transaction, committing only if fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// isUniqueViolation recognises a duplicate key on either driver.
+func isUniqueViolation(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1062
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// notFound maps sql.ErrNoRows to the domain error.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.ErrNotFound
+	}
+	return err
+}
+
+// execer is what *sql.DB and *sql.Tx share.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
