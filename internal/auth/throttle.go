@@ -22,7 +22,9 @@ type Throttle struct {
 func (t *Throttle) accountKey(realm, account string) string {
 	return t.Prefix + "throttle:" + realm + ":acct:" + account
 }
-func (t *Throttle) ipKey(realm, ip string) string { return t.Prefix + "throttle:" + realm + ":ip:" + ip }
+func (t *Throttle) ipKey(realm, ip string) string {
+	return t.Prefix + "throttle:" + realm + ":ip:" + ip
+}
 
 // Check returns how long the caller must wait, or 0 if it may try now.
 func (t *Throttle) Check(ctx context.Context, realm, account, ip string) (time.Duration, error) {

@@ -49,9 +49,9 @@ type Config struct {
 	RedisPrefix string `env:"REDIS_PREFIX" default:"palisade:"`
 
 	// APIURL is where web and hq reach the internal API.
-	APIURL          string `env:"API_URL" default:"http://127.0.0.1:8000"`
-	TrustedProxies  string `env:"TRUSTED_PROXIES" default:"" help:"comma-separated CIDRs whose X-Forwarded-* headers the API believes"`
-	SessionStore    string `env:"SESSION_STORE" default:"redis" help:"redis or sql"`
+	APIURL          string        `env:"API_URL" default:"http://127.0.0.1:8000"`
+	TrustedProxies  string        `env:"TRUSTED_PROXIES" default:"" help:"comma-separated CIDRs whose X-Forwarded-* headers the API believes"`
+	SessionStore    string        `env:"SESSION_STORE" default:"redis" help:"redis or sql"`
 	SessionIdle     time.Duration `env:"SESSION_IDLE_TIMEOUT" default:"30m"`
 	SessionAbsolute time.Duration `env:"SESSION_ABSOLUTE_TIMEOUT" default:"12h"`
 
