@@ -165,7 +165,7 @@ resource "aws_vpc_security_group_egress_rule" "to_endpoints" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "to_s3" {
-  for_each = var.s3_prefix_list_id == null ? toset([]) : toset(local.services)
+  for_each = toset(local.services)
 
   security_group_id = aws_security_group.service[each.key].id
   description       = "HTTPS to S3 through the gateway endpoint"

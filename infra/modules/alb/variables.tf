@@ -41,7 +41,7 @@ variable "data_subnet_cidrs" {
 }
 
 variable "s3_prefix_list_id" {
-  description = "Prefix list of the S3 gateway endpoint; tasks reach S3 through it."
+  description = "Prefix list of the S3 gateway endpoint; tasks reach S3 through it (the network module's s3_prefix_list_id output)."
   type        = string
   default     = null
 }

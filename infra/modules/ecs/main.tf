@@ -31,9 +31,9 @@ locals {
     { name = "PALISADE_API_URL", value = var.api_url },
     { name = "PALISADE_DB_DRIVER", value = "mysql" },
     { name = "PALISADE_S3_BUCKET_PREFIX", value = var.tenant_bucket_prefix },
+    { name = "PALISADE_KMS_KEY_ID", value = var.tenant_kms_key_id },
     { name = "PALISADE_METRICS_ADDR", value = ":${var.metrics_port}" },
   ]
-  kms_environment = var.tenant_kms_key_id == null ? [] : [{ name = "PALISADE_KMS_KEY_ID", value = var.tenant_kms_key_id }]
 
   container_definitions = {
     for k, s in var.services : k => [{
@@ -47,7 +47,7 @@ locals {
         [{ name = "metrics", containerPort = var.metrics_port, protocol = "tcp" }],
       )
 
-      environment = concat(local.common_environment, local.kms_environment, [
+      environment = concat(local.common_environment, [
         { name = "PALISADE_TRUSTED_PROXIES", value = join(",", lookup(var.trusted_proxies, k, [])) },
       ])
 
@@ -106,13 +106,15 @@ resource "aws_ecs_cluster" "this" {
 
 resource "aws_ecs_cluster_capacity_providers" "this" {
   cluster_name       = aws_ecs_cluster.this.name
-  capacity_providers = concat(["FARGATE", "FARGATE_SPOT"], local.use_ec2 ? [aws_ecs_capacity_provider.frontend[0].name] : [])
+  capacity_providers = concat(["FARGATE", "FARGATE_SPOT"], local.use_ec2 ? [local.ec2_capacity_provider] : [])
 
   default_capacity_provider_strategy {
     capacity_provider = "FARGATE"
     weight            = 1
     base              = 0
   }
+
+  depends_on = [aws_ecs_capacity_provider.frontend]
 }
 
 # --------------------------------------------------------------- IAM roles --
@@ -243,14 +245,15 @@ resource "aws_iam_role_policy" "task_exec" {
 }
 
 resource "aws_iam_role_policy_attachment" "tenant_objects" {
-  for_each = { for k, s in var.services : k => s if s.tenant_s3 != "none" && var.tenant_objects_policy_arn != null }
+  # Filter on known values only: for_each keys must be known at plan.
+  for_each = { for k, s in var.services : k => s if s.tenant_s3 != "none" }
 
   role       = aws_iam_role.task[each.key].name
   policy_arn = var.tenant_objects_policy_arn
 }
 
 resource "aws_iam_role_policy_attachment" "tenant_admin" {
-  for_each = { for k, s in var.services : k => s if s.tenant_s3 == "admin" && var.tenant_admin_policy_arn != null }
+  for_each = { for k, s in var.services : k => s if s.tenant_s3 == "admin" }
 
   role       = aws_iam_role.task[each.key].name
   policy_arn = var.tenant_admin_policy_arn

@@ -38,30 +38,79 @@ variable "services" {
   }))
   default = {
     tenant = {
-      role    = "web", cpu = 512, memory = 1024, min_count = 2, max_count = 10, cpu_scaling = true, port = 3000, capacity = "FARGATE"
-      secrets = ["redis", "realtime_app_id", "realtime_app_key"], tenant_s3 = "none"
+      role        = "web"
+      cpu         = 512
+      memory      = 1024
+      min_count   = 2
+      max_count   = 10
+      cpu_scaling = true
+      port        = 3000
+      capacity    = "FARGATE"
+      secrets     = ["redis", "realtime_app_id", "realtime_app_key"]
+      tenant_s3   = "none"
     }
     hq = {
-      role    = "hq", cpu = 512, memory = 1024, min_count = 1, max_count = 1, cpu_scaling = false, port = 3000, capacity = "FARGATE"
-      secrets = ["db", "redis", "realtime_app_id", "realtime_app_key"], tenant_s3 = "none"
+      role        = "hq"
+      cpu         = 512
+      memory      = 1024
+      min_count   = 1
+      max_count   = 1
+      cpu_scaling = false
+      port        = 3000
+      capacity    = "FARGATE"
+      secrets     = ["db", "redis", "realtime_app_id", "realtime_app_key"]
+      tenant_s3   = "none"
     }
     api = {
-      role    = "api", cpu = 512, memory = 1024, min_count = 2, max_count = 10, cpu_scaling = true, port = 8000, capacity = "FARGATE"
-      secrets = ["db", "redis", "realtime_app_id", "realtime_app_key", "realtime_app_secret"], tenant_s3 = "admin"
+      role        = "api"
+      cpu         = 512
+      memory      = 1024
+      min_count   = 2
+      max_count   = 10
+      cpu_scaling = true
+      port        = 8000
+      capacity    = "FARGATE"
+      secrets     = ["db", "redis", "realtime_app_id", "realtime_app_key", "realtime_app_secret"]
+      tenant_s3   = "admin"
     }
     worker = {
-      role    = "worker", cpu = 256, memory = 512, min_count = 1, max_count = 5, cpu_scaling = true, port = null, capacity = "FARGATE_SPOT"
-      secrets = ["db", "redis", "realtime_app_id", "realtime_app_key", "realtime_app_secret"], tenant_s3 = "objects"
+      role        = "worker"
+      cpu         = 256
+      memory      = 512
+      min_count   = 1
+      max_count   = 5
+      cpu_scaling = true
+      port        = null
+      capacity    = "FARGATE_SPOT"
+      secrets     = ["db", "redis", "realtime_app_id", "realtime_app_key", "realtime_app_secret"]
+      tenant_s3   = "objects"
     }
     scheduler = {
-      role    = "scheduler", cpu = 256, memory = 512, min_count = 1, max_count = 1, cpu_scaling = false, port = null, capacity = "FARGATE"
-      secrets = ["db", "redis"], tenant_s3 = "none"
+      role        = "scheduler"
+      cpu         = 256
+      memory      = 512
+      min_count   = 1
+      max_count   = 1
+      cpu_scaling = false
+      port        = null
+      capacity    = "FARGATE"
+      secrets     = ["db", "redis"]
+      tenant_s3   = "none"
     }
     realtime = {
-      role    = "realtime", cpu = 256, memory = 512, min_count = 1, max_count = 1, cpu_scaling = false, port = 8080, capacity = "FARGATE"
-      secrets = ["redis", "realtime_app_id", "realtime_app_key", "realtime_app_secret"], tenant_s3 = "none"
+      role        = "realtime"
+      cpu         = 256
+      memory      = 512
+      min_count   = 1
+      max_count   = 1
+      cpu_scaling = false
+      port        = 8080
+      capacity    = "FARGATE"
+      secrets     = ["redis", "realtime_app_id", "realtime_app_key", "realtime_app_secret"]
+      tenant_s3   = "none"
     }
   }
+
 
   validation {
     condition     = alltrue([for s in values(var.services) : contains(["web", "hq", "api", "worker", "scheduler", "realtime"], s.role)])
@@ -203,19 +252,19 @@ variable "tenant_bucket_prefix" {
 }
 
 variable "tenant_kms_key_id" {
-  description = "PALISADE_KMS_KEY_ID: the key the app sets as default encryption of tenant buckets."
+  description = "PALISADE_KMS_KEY_ID: the KMS key the app sets as default encryption of the tenant buckets it creates."
   type        = string
-  default     = null
+  default     = ""
 }
 
 variable "tenant_admin_policy_arn" {
-  description = "IAM policy that creates and configures tenant buckets (services with tenant_s3 = admin)."
+  description = "IAM policy that creates and configures tenant buckets; required when a service has tenant_s3 = admin."
   type        = string
   default     = null
 }
 
 variable "tenant_objects_policy_arn" {
-  description = "IAM policy that reads, writes and tags tenant objects (services with tenant_s3 = objects or admin)."
+  description = "IAM policy that reads, writes and tags tenant objects; required when a service has tenant_s3 = objects or admin."
   type        = string
   default     = null
 }

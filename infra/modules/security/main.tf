@@ -182,9 +182,9 @@ resource "aws_ecr_repository" "this" {
 }
 
 resource "aws_ecr_lifecycle_policy" "this" {
-  for_each = aws_ecr_repository.this
+  for_each = toset(var.ecr_repositories)
 
-  repository = each.value.name
+  repository = aws_ecr_repository.this[each.key].name
   policy = jsonencode({
     rules = [
       {
