@@ -47,6 +47,7 @@ type Module struct {
 type Variable struct {
 	Name        string
 	Block       *hclsyntax.Block
+	File        string
 	Type        cty.Type
 	Defaults    *typeexpr.Defaults
 	HasType     bool
@@ -155,7 +156,7 @@ func (m *Module) add(b *hclsyntax.Block, file string) error {
 		if _, ok := m.Variables[name]; ok {
 			return dup("variable", name)
 		}
-		v := &Variable{Name: name, Block: b, Type: cty.DynamicPseudoType}
+		v := &Variable{Name: name, Block: b, File: file, Type: cty.DynamicPseudoType}
 		if a, ok := b.Body.Attributes["type"]; ok {
 			ty, defs, diags := typeexpr.TypeConstraintWithDefaults(a.Expr)
 			if diags.HasErrors() {
@@ -211,6 +212,20 @@ func (m *Module) add(b *hclsyntax.Block, file string) error {
 		return fmt.Errorf("%s: unexpected block %q", file, b.Type)
 	}
 	return nil
+}
+
+// Source returns the source text of an attribute of a variable block.
+func (v *Variable) Source(attr string) string {
+	a, ok := v.Block.Body.Attributes[attr]
+	if !ok {
+		return ""
+	}
+	src, err := os.ReadFile(v.File)
+	if err != nil {
+		return ""
+	}
+	r := a.Expr.Range()
+	return string(src[r.Start.Byte:r.End.Byte])
 }
 
 // Find returns the resource with this address ("type.name" or "data.type.name").
