@@ -444,3 +444,21 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestUntrustedForwardedForIgnored: X-Forwarded-For (and X-Forwarded-Host)
+// from a peer outside PALISADE_TRUSTED_PROXIES are not believed.
+func TestUntrustedForwardedForIgnored(t *testing.T) {
+	s := newStack(t, "sqlite", map[string]string{"PALISADE_TRUSTED_PROXIES": "10.0.0.0/16"})
+	// The forwarded host is ignored too, so this request is not on any tenant's host.
+	b := s.browser("acme.localhost:3000")
+	b.xff = "198.51.100.23"
+	want(t, b.do("POST", "/api/signup", map[string]string{"organisation_name": "Acme", "slug": "acme", "name": "A", "email": "a@acme.test", "password": testPassword}), http.StatusCreated)
+	want(t, b.do("GET", "/api/tenant", nil), http.StatusNotFound)
+	evs, err := s.st.AllAuditEvents(context.Background(), 0, 1)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("audit: %v %+v", err, evs)
+	}
+	if evs[0].IP != "127.0.0.1" {
+		t.Fatalf("IP recorded from an untrusted peer's header: %q", evs[0].IP)
+	}
+}
