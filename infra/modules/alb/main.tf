@@ -65,8 +65,7 @@ resource "aws_vpc_security_group_ingress_rule" "public_alb" {
   ip_protocol       = "tcp"
   from_port         = each.value.port
   to_port           = each.value.port
-  # trivy:ignore:AVD-AWS-0107 The internet-facing ALB must accept clients (spec 3.3); narrow public_ingress_cidr_blocks to the CDN to close it further.
-  cidr_ipv4 = each.value.cidr
+  cidr_ipv4         = each.value.cidr
 }
 
 resource "aws_vpc_security_group_egress_rule" "public_alb" {
