@@ -1,0 +1,5 @@
+package main
+
+import "sync"
+
+var syncPool sync.Pool
