@@ -39,6 +39,11 @@ export CGO_ENABLED=0
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 NICE=(nice -n 10)
 
+# Work outside any module, so no go.mod or go.sum of the caller is touched.
+scratch=$(mktemp -d)
+trap 'rm -rf "${scratch}"' EXIT
+cd "${scratch}"
+
 # have NAME VERSION: true when BIN_DIR/NAME exists and its stamp matches VERSION.
 have() {
   [ -x "${BIN_DIR}/$1" ] && [ "$(cat "${BIN_DIR}/.$1.version" 2>/dev/null)" = "$2" ]

@@ -62,13 +62,6 @@ resource "aws_db_parameter_group" "this" {
   }
 
   parameter {
-    name  = "tls_version"
-    value = "TLSv1.2,TLSv1.3"
-
-    apply_method = "pending-reboot"
-  }
-
-  parameter {
     name  = "character_set_server"
     value = "utf8mb4"
   }

@@ -68,8 +68,8 @@ locals {
       }
 
       # initProcessEnabled reaps the SSM agent's children during ECS Exec.
-      # The root filesystem stays writable because ECS Exec installs its
-      # agent into the container.
+      # The root filesystem stays writable: the SSM agent that ECS Exec
+      # mounts into the container writes its state and logs there.
       linuxParameters        = { initProcessEnabled = true }
       readonlyRootFilesystem = false
       stopTimeout            = var.stop_timeout_seconds
