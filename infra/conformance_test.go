@@ -858,3 +858,60 @@ func checkVersions(t *testing.T, m *tfeval.Module) {
 		}
 	}
 }
+
+// Variable validations that keep the spec's rules from being configured
+// away (Terraform rejects these before planning).
+func TestVariableValidations(t *testing.T) {
+	loader := tfeval.NewLoader()
+	ecs, err := loader.Load("modules/ecs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alb, err := loader.Load("modules/alb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := func(mut func(map[string]cty.Value)) cty.Value {
+		m := map[string]cty.Value{
+			"role": cty.StringVal("api"), "cpu": cty.NumberIntVal(512), "memory": cty.NumberIntVal(1024),
+			"min_count": cty.NumberIntVal(2), "max_count": cty.NumberIntVal(10), "cpu_scaling": cty.True,
+			"port": cty.NumberIntVal(8000), "capacity": cty.StringVal("FARGATE"),
+			"secrets": cty.ListVal([]cty.Value{cty.StringVal("db")}), "tenant_s3": cty.StringVal("admin"),
+		}
+		mut(m)
+		return cty.MapVal(map[string]cty.Value{"api": cty.ObjectVal(m)})
+	}
+	cases := []struct {
+		mod   *tfeval.Module
+		name  string
+		value cty.Value
+		ok    bool
+	}{
+		{ecs, "image_tag", cty.StringVal("v1.2.3"), true},
+		{ecs, "image_tag", cty.StringVal("latest"), false},
+		{ecs, "image_tag", cty.StringVal("main"), false},
+		{ecs, "frontend_compute", cty.StringVal("EC2"), true},
+		{ecs, "frontend_compute", cty.StringVal("LAMBDA"), false},
+		{ecs, "ec2_instance_type", cty.StringVal("m7g.large"), true},
+		{ecs, "ec2_instance_type", cty.StringVal("m7i.large"), false},
+		{ecs, "services", services(func(map[string]cty.Value) {}), true},
+		{ecs, "services", services(func(m map[string]cty.Value) { m["min_count"] = cty.NumberIntVal(0) }), false},
+		{ecs, "services", services(func(m map[string]cty.Value) { m["role"] = cty.StringVal("shell") }), false},
+		{ecs, "services", services(func(m map[string]cty.Value) { m["capacity"] = cty.StringVal("EC2") }), false},
+		{ecs, "services", services(func(m map[string]cty.Value) { m["tenant_s3"] = cty.StringVal("all") }), false},
+		{alb, "ssl_policy", cty.StringVal("ELBSecurityPolicy-2016-08"), false},
+		{alb, "ssl_policy", cty.StringVal("ELBSecurityPolicy-TLS13-1-2-2021-06"), true},
+		{alb, "health_check_path", cty.StringVal("/"), false},
+		{alb, "waf_rate_limit", cty.NumberIntVal(10), false},
+	}
+	for _, c := range cases {
+		v := c.mod.Variables[c.name]
+		failed, err := v.Validate(c.value)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if ok := len(failed) == 0; ok != c.ok {
+			t.Errorf("%s var.%s = %v: accepted %v, want %v (%v)", c.mod.Dir, c.name, goValue(c.value), ok, c.ok, failed)
+		}
+	}
+}

@@ -228,6 +228,41 @@ func (v *Variable) Source(attr string) string {
 	return string(src[r.Start.Byte:r.End.Byte])
 }
 
+// Validate evaluates the validation blocks of a variable for a value, as
+// Terraform does before a plan. It returns the error messages of the
+// conditions that fail.
+func (v *Variable) Validate(val cty.Value) ([]string, error) {
+	if v.Defaults != nil {
+		val = v.Defaults.Apply(val)
+	}
+	conv, err := convert.Convert(val, v.Type)
+	if err != nil {
+		return []string{"type: " + err.Error()}, nil
+	}
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{v.Name: conv})},
+		Functions: functions(),
+	}
+	var failed []string
+	for _, b := range v.Block.Body.Blocks {
+		if b.Type != "validation" {
+			continue
+		}
+		cond, diags := b.Body.Attributes["condition"].Expr.Value(ctx)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("var.%s validation: %s", v.Name, diags.Error())
+		}
+		if !cond.IsKnown() || cond.IsNull() {
+			return nil, fmt.Errorf("var.%s validation is not known", v.Name)
+		}
+		if cond.False() {
+			msg, _ := b.Body.Attributes["error_message"].Expr.Value(ctx)
+			failed = append(failed, msg.AsString())
+		}
+	}
+	return failed, nil
+}
+
 // Find returns the resource with this address ("type.name" or "data.type.name").
 func (m *Module) Find(addr string) *Resource {
 	for _, r := range m.Resources {

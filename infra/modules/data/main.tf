@@ -78,6 +78,30 @@ resource "aws_db_parameter_group" "this" {
   }
 }
 
+# The audit log export needs the MariaDB audit plugin: connections and
+# DDL/DCL statements are recorded (ISO 27001 logging).
+resource "aws_db_option_group" "this" {
+  name                     = "${var.name}-mariadb"
+  option_group_description = "${var.name} MariaDB audit plugin"
+  engine_name              = "mariadb"
+  major_engine_version     = var.db_engine_version
+
+  option {
+    option_name = "MARIADB_AUDIT_PLUGIN"
+
+    option_settings {
+      name  = "SERVER_AUDIT_EVENTS"
+      value = "CONNECT,QUERY_DDL,QUERY_DCL"
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
 resource "aws_cloudwatch_log_group" "db" {
   for_each = toset(var.db_log_exports)
 
@@ -104,6 +128,7 @@ resource "aws_db_instance" "this" {
   vpc_security_group_ids = [aws_security_group.db.id]
   publicly_accessible    = false
   parameter_group_name   = aws_db_parameter_group.this.name
+  option_group_name      = aws_db_option_group.this.name
 
   allocated_storage     = var.db_allocated_storage
   max_allocated_storage = var.db_max_allocated_storage
