@@ -134,13 +134,13 @@ fi
 
 # ------------------------------------------------------- Go conformance ----
 section "go test ./infra/..."
-if out=$(go test -count=1 ./infra/... 2>&1); then
-  printf '%s\n' "${out}"
-  n=$(go test -count=1 -v ./infra/... 2>&1 | grep -c '^=== RUN')
-  record gotest ok "${n} tests and subtests passed"
+if go test -count=1 -v ./infra/... >"${work}/gotest.log" 2>&1; then
+  grep -E '^(ok|FAIL|---|panic)' "${work}/gotest.log" | grep -v -- '--- PASS' || true
+  n=$(grep -c -- '--- PASS' "${work}/gotest.log" || true)
+  record gotest ok "${n} tests and subtests passed, 0 failed"
 else
-  printf '%s\n' "${out}"
-  record gotest FAIL "see above"
+  grep -vE '^(=== (RUN|PAUSE|CONT)|\s*--- PASS)' "${work}/gotest.log"
+  record gotest FAIL "$(grep -c -- '--- FAIL' "${work}/gotest.log" || true) tests or subtests failed"
 fi
 
 section "summary"

@@ -93,11 +93,17 @@ module "ecs" {
 
   service_security_group_ids = module.alb.service_security_group_ids
   target_group_arns          = module.alb.target_group_arns
-  secret_arns                = module.security.secret_arns
-  secrets_kms_key_arn        = module.security.kms_key_arns["data"]
-  logs_kms_key_arn           = module.security.kms_key_arns["logs"]
-  log_group_names            = module.security.service_log_group_names
-  exec_log_group_name        = module.security.exec_log_group_name
+  # Taken from the secret versions, so no task starts before its secret
+  # has a value.
+  secret_arns = {
+    db    = module.data.db_secret_arn
+    redis = module.data.redis_secret_arn
+    app   = module.security.app_secret_arn
+  }
+  secrets_kms_key_arn = module.security.kms_key_arns["data"]
+  logs_kms_key_arn    = module.security.kms_key_arns["logs"]
+  log_group_names     = module.security.service_log_group_names
+  exec_log_group_name = module.security.exec_log_group_name
 
   base_url = module.naming.base_url
   api_url  = "http://${module.alb.internal_alb_dns_name}"

@@ -19,8 +19,10 @@ output "internal_alb_dns_name" {
 }
 
 output "target_group_arns" {
-  description = "Target group of each service behind a load balancer: tenant, hq, realtime, api."
+  description = "Target group of each service behind a load balancer: tenant, hq, realtime, api. Available once the listener rules exist, because ECS refuses a target group without a load balancer."
   value       = merge({ for k, v in aws_lb_target_group.public : k => v.arn }, { api = aws_lb_target_group.api.arn })
+
+  depends_on = [aws_lb_listener_rule.host, aws_lb_listener_rule.api_path]
 }
 
 output "service_security_group_ids" {

@@ -27,3 +27,13 @@ output "redis_security_group_id" {
   description = "Security group of the Redis replication group."
   value       = aws_security_group.redis.id
 }
+
+output "db_secret_arn" {
+  description = "ARN of the DB secret, available once its value (the DSN) is written; tasks must not start before."
+  value       = aws_secretsmanager_secret_version.db.arn
+}
+
+output "redis_secret_arn" {
+  description = "ARN of the Redis secret, available once its value (the URL) is written."
+  value       = aws_secretsmanager_secret_version.redis.arn
+}

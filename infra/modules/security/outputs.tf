@@ -13,6 +13,11 @@ output "secret_arns" {
   value       = { for k, v in aws_secretsmanager_secret.this : k => v.arn }
 }
 
+output "app_secret_arn" {
+  description = "ARN of the app secret (realtime id, key, secret), available once its value is written."
+  value       = aws_secretsmanager_secret_version.app.arn
+}
+
 output "secret_ids" {
   description = "IDs of the Secrets Manager secrets: db, redis, app."
   value       = { for k, v in aws_secretsmanager_secret.this : k => v.id }
