@@ -37,8 +37,10 @@ type cluster struct {
 	node string
 	ps   *redis.PubSub
 
-	others atomic.Pointer[nodeCounts]
+	others   atomic.Pointer[nodeCounts]
+	stopping atomic.Bool // set by stop: no more heartbeats
 
+	hbMu  sync.Mutex
 	dmu   sync.Mutex
 	dirty map[string]struct{}
 	kick  chan struct{}
@@ -120,6 +122,9 @@ func (b *cluster) start(ctx context.Context) error {
 // stop settles occupancy (every channel is empty by now) and removes this
 // replica's records.
 func (b *cluster) stop(ctx context.Context) error {
+	b.stopping.Store(true)
+	b.hbMu.Lock() // wait out a heartbeat in flight
+	defer b.hbMu.Unlock()
 	var errs []error
 	if err := b.syncOccupancy(ctx); err != nil {
 		errs = append(errs, err)
@@ -190,6 +195,11 @@ func (b *cluster) heartbeatLoop(ctx context.Context) {
 // heartbeat records this replica as alive with its counts, reaps replicas
 // that stopped, and sums the counts of the live others.
 func (b *cluster) heartbeat(ctx context.Context) error {
+	b.hbMu.Lock()
+	defer b.hbMu.Unlock()
+	if b.stopping.Load() {
+		return nil
+	}
 	now := b.s.now()
 	counts, _ := json.Marshal(b.s.localCounts())
 	pipe := b.rdb.Pipeline()
