@@ -108,14 +108,15 @@ module "ecs" {
   base_url = module.naming.base_url
   api_url  = "http://${module.alb.internal_alb_dns_name}"
 
-  # Each service trusts X-Forwarded-For only from the subnets of its own
-  # load balancer: the public ALB sits in the public subnets, the internal
-  # ALB in the private ones.
+  # Each service trusts X-Forwarded-For only from the proxies in front of
+  # it. The API sits behind the internal ALB and the web/hq tasks (private
+  # subnets), and the chain it reads also holds the public ALB's hop (public
+  # subnets), so it trusts both; anything left of them is the client.
   trusted_proxies = {
     tenant    = module.network.public_subnet_cidrs
     hq        = module.network.public_subnet_cidrs
     realtime  = module.network.public_subnet_cidrs
-    api       = module.network.private_subnet_cidrs
+    api       = concat(module.network.private_subnet_cidrs, module.network.public_subnet_cidrs)
     worker    = module.network.private_subnet_cidrs
     scheduler = module.network.private_subnet_cidrs
   }
