@@ -48,6 +48,9 @@ func testConfig(t *testing.T, env map[string]string) config.Config {
 		"PALISADE_TRUSTED_PROXIES": "127.0.0.1/32,::1",
 		"PALISADE_MAIL_DRIVER":     "outbox",
 		"PALISADE_SESSION_STORE":   "redis",
+		"PALISADE_REALTIME_APP_ID":     "test-app",
+		"PALISADE_REALTIME_APP_KEY":    "test-key",
+		"PALISADE_REALTIME_APP_SECRET": "test-secret",
 	}
 	for k, v := range env {
 		base[k] = v

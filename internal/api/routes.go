@@ -49,6 +49,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/invitations/accept", tenant(s.acceptInvitation))
 
 	mux.Handle("GET /api/audit", manager(s.listAudit))
+	mux.Handle("POST /api/broadcasting/auth", user(s.broadcastingAuth))
 
 	mux.Handle("POST /api/hq/auth/login", hqPublic(s.hqLogin))
 	mux.Handle("POST /api/hq/auth/logout", hqPublic(s.hqLogout))

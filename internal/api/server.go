@@ -38,6 +38,9 @@ type Deps struct {
 	Hosts            tenancy.Hosts
 	InvitationTTL    time.Duration
 	PasswordResetTTL time.Duration
+	// RealtimeKey and RealtimeSecret sign channel subscriptions.
+	RealtimeKey    string
+	RealtimeSecret string
 	// OutboxEnabled exposes the dev outbox to HQ.
 	OutboxEnabled bool
 	Health        *httpx.Health

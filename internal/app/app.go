@@ -110,6 +110,8 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 		InvitationTTL:    cfg.InvitationTTL,
 		PasswordResetTTL: cfg.PasswordResetTTL,
 		OutboxEnabled:    cfg.MailDriver == "outbox",
+		RealtimeKey:      cfg.RealtimeAppKey,
+		RealtimeSecret:   cfg.RealtimeAppSecret,
 		Health:           health,
 	})
 	s.ReadyChecks(s.Health)

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"log/slog"
-	"net/http"
 
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/config"
@@ -125,16 +124,4 @@ func RunCreateOperator(ctx context.Context, cfg config.Config, log *slog.Logger,
 	}
 	log.Info("operator created", "operator_id", o.ID, "email", o.Email)
 	return o, nil
-}
-
-// RunRealtime serves the realtime port. Until the Pusher server is wired in
-// it answers health only.
-func RunRealtime(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	m := obs.NewMetrics()
-	health := &httpx.Health{}
-	mux := http.NewServeMux()
-	health.Register(mux)
-	return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
-		httpx.Server{Name: "realtime", Addr: addr(cfg, DefaultRealtimeAddr), Handler: mux},
-		MetricsServer(m, health, cfg.MetricsAddr))
 }

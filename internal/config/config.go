@@ -68,6 +68,15 @@ type Config struct {
 	RealtimeAppID     string `env:"REALTIME_APP_ID" default:""`
 	RealtimeAppKey    string `env:"REALTIME_APP_KEY" default:""`
 	RealtimeAppSecret string `env:"REALTIME_APP_SECRET" default:"" secret:"true"`
+	// RealtimeURL is the WebSocket origin browsers connect to; empty means wss.<base domain>.
+	RealtimeURL string `env:"REALTIME_URL" default:""`
+	// RealtimeAPIURL is where api and worker publish (the realtime role's HTTP API).
+	RealtimeAPIURL               string `env:"REALTIME_API_URL" default:"http://127.0.0.1:8080"`
+	RealtimeWebhookURL           string `env:"REALTIME_WEBHOOK_URL" default:"" help:"where channel webhooks go; empty turns them off"`
+	RealtimeMaxConnections       int    `env:"REALTIME_MAX_CONNECTIONS" default:"10000"`
+	RealtimeTenantMaxConnections int    `env:"REALTIME_TENANT_MAX_CONNECTIONS" default:"-1" help:"-1 means no per-tenant limit"`
+	RealtimeMaxMessageBytes      int    `env:"REALTIME_MAX_MESSAGE_BYTES" default:"10000"`
+	RealtimeClientEventsPerSec   int    `env:"REALTIME_CLIENT_EVENTS_PER_SECOND" default:"10"`
 
 	ClamdAddr string `env:"CLAMD_ADDR" default:""`
 
@@ -211,6 +220,16 @@ func (c Config) Validate() error {
 			bad("SMTP_URL", "must look like smtp://user:pass@host:587")
 		}
 	}
+	if c.RealtimeURL != "" {
+		if u, err := url.Parse(c.RealtimeURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			bad("REALTIME_URL", "%q must be a ws:// or wss:// origin", c.RealtimeURL)
+		}
+	}
+	for name, n := range map[string]int{"REALTIME_MAX_CONNECTIONS": c.RealtimeMaxConnections, "REALTIME_MAX_MESSAGE_BYTES": c.RealtimeMaxMessageBytes, "REALTIME_CLIENT_EVENTS_PER_SECOND": c.RealtimeClientEventsPerSec} {
+		if n < 1 {
+			bad(name, "must be at least 1")
+		}
+	}
 	if _, err := ParseCIDRs(c.TrustedProxies); err != nil {
 		bad("TRUSTED_PROXIES", "%v", err)
 	}
@@ -248,6 +267,16 @@ func (c Config) RequireDB() error {
 func (c Config) RequireRedis() error {
 	if c.RedisURL == "" {
 		return &FieldError{"REDIS_URL", "is required for this role"}
+	}
+	return nil
+}
+
+// RequireRealtime checks that the Pusher app credentials are set.
+func (c Config) RequireRealtime() error {
+	for name, v := range map[string]string{"REALTIME_APP_ID": c.RealtimeAppID, "REALTIME_APP_KEY": c.RealtimeAppKey, "REALTIME_APP_SECRET": c.RealtimeAppSecret} {
+		if v == "" {
+			return &FieldError{name, "is required for this role"}
+		}
 	}
 	return nil
 }

@@ -84,6 +84,10 @@ type Server struct {
 	Handler http.Handler
 	// Listener, when set, is used instead of listening on Addr.
 	Listener net.Listener
+	// BeforeShutdown runs when draining starts, before the HTTP server stops:
+	// http.Server.Shutdown does not wait for hijacked connections such as
+	// WebSockets, so their owner closes them here.
+	BeforeShutdown func(context.Context)
 }
 
 // ServeAll runs the servers until ctx ends, then drains: readiness fails at
@@ -133,6 +137,12 @@ func ServeAll(ctx context.Context, log *slog.Logger, health *Health, timeout tim
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	var wg sync.WaitGroup
+	for _, s := range servers {
+		if s.BeforeShutdown != nil {
+			wg.Go(func() { s.BeforeShutdown(sctx) })
+		}
+	}
+	wg.Wait()
 	for _, srv := range hs {
 		wg.Go(func() {
 			if err := srv.Shutdown(sctx); err != nil {
