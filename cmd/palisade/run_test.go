@@ -197,16 +197,19 @@ func TestRolesStartAndStop(t *testing.T) {
 			_, prefix, redisURL := testenv.Redis(t)
 			apiAddr := freeAddr(t)
 			base := map[string]string{
-				"PALISADE_ENV":              "test",
-				"PALISADE_BASE_URL":         "http://localhost:3000",
-				"PALISADE_DB_DRIVER":        driver,
-				"PALISADE_DB_DSN":           testenv.DSN(t, driver),
-				"PALISADE_REDIS_URL":        redisURL,
-				"PALISADE_REDIS_PREFIX":     prefix,
-				"PALISADE_MAIL_DRIVER":      "outbox",
-				"PALISADE_API_URL":          "http://" + apiAddr,
-				"PALISADE_TRUSTED_PROXIES":  "127.0.0.1",
-				"PALISADE_SHUTDOWN_TIMEOUT": "5s",
+				"PALISADE_ENV":                 "test",
+				"PALISADE_BASE_URL":            "http://localhost:3000",
+				"PALISADE_DB_DRIVER":           driver,
+				"PALISADE_DB_DSN":              testenv.DSN(t, driver),
+				"PALISADE_REDIS_URL":           redisURL,
+				"PALISADE_REDIS_PREFIX":        prefix,
+				"PALISADE_MAIL_DRIVER":         "outbox",
+				"PALISADE_API_URL":             "http://" + apiAddr,
+				"PALISADE_TRUSTED_PROXIES":     "127.0.0.1",
+				"PALISADE_SHUTDOWN_TIMEOUT":    "5s",
+				"PALISADE_REALTIME_APP_ID":     "roles-app",
+				"PALISADE_REALTIME_APP_KEY":    "roles-key",
+				"PALISADE_REALTIME_APP_SECRET": "roles-secret",
 			}
 			with := func(kv ...string) map[string]string {
 				m := map[string]string{}

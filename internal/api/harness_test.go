@@ -43,11 +43,11 @@ const testPassword = "correct horse battery"
 func testConfig(t *testing.T, env map[string]string) config.Config {
 	t.Helper()
 	base := map[string]string{
-		"PALISADE_ENV":             "test",
-		"PALISADE_BASE_URL":        "http://localhost:3000",
-		"PALISADE_TRUSTED_PROXIES": "127.0.0.1/32,::1",
-		"PALISADE_MAIL_DRIVER":     "outbox",
-		"PALISADE_SESSION_STORE":   "redis",
+		"PALISADE_ENV":                 "test",
+		"PALISADE_BASE_URL":            "http://localhost:3000",
+		"PALISADE_TRUSTED_PROXIES":     "127.0.0.1/32,::1",
+		"PALISADE_MAIL_DRIVER":         "outbox",
+		"PALISADE_SESSION_STORE":       "redis",
 		"PALISADE_REALTIME_APP_ID":     "test-app",
 		"PALISADE_REALTIME_APP_KEY":    "test-key",
 		"PALISADE_REALTIME_APP_SECRET": "test-secret",

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -124,9 +125,20 @@ func NewWeb(cfg config.Config, log *slog.Logger, m *obs.Metrics, health *httpx.H
 	if err != nil {
 		return nil, err
 	}
-	s := web.New(web.Deps{API: client, Hosts: tenancy.FromBaseURL(cfg.BaseURL), Log: log, Metrics: m, Views: views, Health: health, HSTS: cfg.Secure()})
+	hosts := tenancy.FromBaseURL(cfg.BaseURL)
+	s := web.New(web.Deps{API: client, Hosts: hosts, Log: log, Metrics: m, Views: views, Health: health, HSTS: cfg.Secure(),
+		RealtimeURL: RealtimePublicURL(cfg, hosts), RealtimeKey: cfg.RealtimeAppKey})
 	s.ReadyChecks(s.Health)
 	return s, nil
+}
+
+// RealtimePublicURL is the WebSocket origin browsers use: PALISADE_REALTIME_URL,
+// or wss.<base domain> (ws:// when the site itself is plain http).
+func RealtimePublicURL(cfg config.Config, hosts tenancy.Hosts) string {
+	if cfg.RealtimeURL != "" {
+		return cfg.RealtimeURL
+	}
+	return strings.Replace(strings.Replace(hosts.RealtimeURL(), "https://", "wss://", 1), "http://", "ws://", 1)
 }
 
 // NewHQ builds the operators' console.

@@ -141,10 +141,10 @@ func TestAWSSecretsResolver(t *testing.T) {
 	}
 
 	for ref, wantSub := range map[string]string{
-		"aws-sm://palisade/missing":    "ResourceNotFoundException",
-		"aws-sm://palisade/prod/db#no": `no key "no"`,
+		"aws-sm://palisade/missing":      "ResourceNotFoundException",
+		"aws-sm://palisade/prod/db#no":   `no key "no"`,
 		"aws-sm://palisade/prod/redis#k": "not a JSON object",
-		"aws-sm://":                    "names no secret",
+		"aws-sm://":                      "names no secret",
 	} {
 		_, err := config.Load(context.Background(), env(map[string]string{"PALISADE_DB_DSN": ref}), resolver, nil)
 		var fe *config.FieldError

@@ -69,6 +69,12 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 	if getenv(config.Prefix+"API_URL") == "" {
 		cfg.APIURL = "http://" + cfg.DevAPIAddr
 	}
+	if getenv(config.Prefix+"REALTIME_URL") == "" {
+		cfg.RealtimeURL = "ws://" + displayAddr(cfg.DevRealtimeAddr)
+	}
+	if getenv(config.Prefix+"REALTIME_API_URL") == "" {
+		cfg.RealtimeAPIURL = "http://" + displayAddr(cfg.DevRealtimeAddr)
+	}
 	if err := os.MkdirAll(cfg.DevDataDir, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
 	}
@@ -125,8 +131,11 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 	hosts := tenancy.FromBaseURL(cfg.BaseURL)
 	public := Router(hosts, webSrv, hqSrv)
 
-	realtimeMux := http.NewServeMux()
-	health.Register(realtimeMux)
+	rt, err := app.NewRealtime(cfg, rdb, log.With("server", "realtime"), m.Registry, nil)
+	if err != nil {
+		return err
+	}
+	realtimeMux := app.RealtimeHandler(rt, health)
 
 	// Listen first, so the banner is printed only once every port is ours.
 	lns := map[string]net.Listener{}
@@ -146,7 +155,7 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 	return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
 		httpx.Server{Name: "public", Handler: public, Listener: lns["public"]},
 		httpx.Server{Name: "api", Handler: apiSrv, Listener: lns["api"]},
-		httpx.Server{Name: "realtime", Handler: realtimeMux, Listener: lns["realtime"]},
+		httpx.Server{Name: "realtime", Handler: realtimeMux, Listener: lns["realtime"], BeforeShutdown: func(ctx context.Context) { _ = rt.Shutdown(ctx) }},
 		metrics,
 	)
 }
@@ -280,7 +289,7 @@ Palisade is running (dev mode, data in %s).
   HQ (operators)  %s
   Sign up         %s/signup
   API (internal)  %s
-  Realtime        ws://%s/app/%s
+  Realtime        %s/app/%s
   Metrics         http://%s/metrics
 
   Demo accounts (%s):
@@ -290,7 +299,7 @@ Palisade is running (dev mode, data in %s).
   Mail is not sent in dev: read it on HQ's Outbox page (%s/outbox).
   Press Ctrl+C to stop.
 
-`, cfg.DevDataDir, hosts.TenantURL("acme"), hosts.AdminURL(), hosts.ApexURL(), cfg.APIURL, displayAddr(cfg.DevRealtimeAddr), cfg.RealtimeAppKey,
+`, cfg.DevDataDir, hosts.TenantURL("acme"), hosts.AdminURL(), hosts.ApexURL(), cfg.APIURL, cfg.RealtimeURL, cfg.RealtimeAppKey,
 		cfg.MetricsAddr, state, c.OwnerEmail, pw(c.OwnerPassword), c.OperatorEmail, pw(c.OperatorPassword), hosts.AdminURL())
 }
 

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/app"
 	"github.com/palisade-hq/palisade/internal/auth"
+	"github.com/palisade-hq/palisade/internal/realtime/publish"
 	"github.com/palisade-hq/palisade/internal/testenv"
 )
 
@@ -171,5 +174,46 @@ func TestBrowserSignUpInviteSuspend(t *testing.T) {
 	}
 	if got := textOf(t, ctx, "#suspended h1"); got != "Acme Ltd is suspended" {
 		t.Fatalf("suspended page title: %q", got)
+	}
+}
+
+// TestBrowserLiveChannel: a logged-in page subscribes with the vendored
+// laravel-echo through the real auth endpoint, and an event published
+// through the Pusher HTTP API shows up without a reload.
+func TestBrowserLiveChannel(t *testing.T) {
+	s := testenv.NewStack(t, "sqlite", nil)
+	ctx := browser(t)
+	step(t, ctx, "open sign-up", chromedp.Navigate(s.URL("localhost", "/signup")))
+	fill(t, ctx, map[string]string{"#organisation_name": "Acme Ltd", "#slug": "acme", "#name": "Ada Owner", "#email": "ada@acme.test", "#password": pw})
+	clickTo(t, ctx, "#signup-submit", "/")
+	step(t, ctx, "subscribed", chromedp.WaitVisible(`#live-status[data-subscribed="true"]`))
+
+	tn, err := s.Store.TenantBySlug(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.Store.UserByEmail(context.Background(), "ada@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := publish.New(s.Realtime.URL, s.Config.RealtimeAppID, s.Config.RealtimeAppKey, s.Config.RealtimeAppSecret, http.DefaultClient)
+	channel := fmt.Sprintf("private-tenant.%d.user.%d", tn.ID, u.ID)
+	if err := pub.Trigger(context.Background(), []string{channel}, "notice", map[string]string{"message": "Report ready"}, ""); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	if got := textOf(t, ctx, "#live-notices li"); got != "Report ready" {
+		t.Fatalf("live notice %q", got)
+	}
+	// Another user's channel of the same tenant gets nothing to this page.
+	if err := pub.Trigger(context.Background(), []string{fmt.Sprintf("private-tenant.%d.user.%d", tn.ID, u.ID+1)}, "notice", map[string]string{"message": "not for you"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Trigger(context.Background(), []string{channel}, "notice", map[string]string{"message": "second"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "second notice", chromedp.WaitVisible(`//ul[@id="live-notices"]/li[2]`))
+	all := textOf(t, ctx, "#live-notices")
+	if strings.Contains(all, "not for you") || !strings.Contains(all, "second") {
+		t.Fatalf("notices: %q", all)
 	}
 }

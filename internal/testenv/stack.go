@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/palisade-hq/palisade/internal/app"
 	"github.com/palisade-hq/palisade/internal/auth"
@@ -30,6 +31,8 @@ type Stack struct {
 	// PublicPort is the port of Public; browsers reach acme.localhost:PublicPort.
 	PublicPort string
 	Hosts      tenancy.Hosts
+	// Realtime is the Pusher-protocol server (WebSocket and HTTP API).
+	Realtime *httptest.Server
 }
 
 // NewStack starts a stack on driver's database and the test Redis. env
@@ -43,15 +46,24 @@ func NewStack(t testing.TB, driver string, env map[string]string) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rtLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	vars := map[string]string{
-		"PALISADE_ENV":             "test",
-		"PALISADE_BASE_URL":        "http://localhost:" + port,
-		"PALISADE_API_URL":         "http://" + apiLn.Addr().String(),
-		"PALISADE_TRUSTED_PROXIES": "127.0.0.0/8,::1",
-		"PALISADE_MAIL_DRIVER":     "outbox",
-		"PALISADE_SESSION_STORE":   "sql",
-		"PALISADE_REDIS_URL":       redisURL,
-		"PALISADE_REDIS_PREFIX":    prefix,
+		"PALISADE_ENV":                 "test",
+		"PALISADE_BASE_URL":            "http://localhost:" + port,
+		"PALISADE_API_URL":             "http://" + apiLn.Addr().String(),
+		"PALISADE_TRUSTED_PROXIES":     "127.0.0.0/8,::1",
+		"PALISADE_MAIL_DRIVER":         "outbox",
+		"PALISADE_SESSION_STORE":       "sql",
+		"PALISADE_REDIS_URL":           redisURL,
+		"PALISADE_REDIS_PREFIX":        prefix,
+		"PALISADE_REALTIME_APP_ID":     "stack-app",
+		"PALISADE_REALTIME_APP_KEY":    "stack-key",
+		"PALISADE_REALTIME_APP_SECRET": "stack-secret",
+		"PALISADE_REALTIME_URL":        "ws://" + rtLn.Addr().String(),
+		"PALISADE_REALTIME_API_URL":    "http://" + rtLn.Addr().String(),
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -77,6 +89,20 @@ func NewStack(t testing.TB, driver string, env map[string]string) *Stack {
 	api.Listener = apiLn
 	api.Start()
 	t.Cleanup(api.Close)
+	rt, err := app.NewRealtime(cfg, rdb, log, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtSrv := httptest.NewUnstartedServer(app.RealtimeHandler(rt, &httpx.Health{}))
+	rtSrv.Listener.Close()
+	rtSrv.Listener = rtLn
+	rtSrv.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = rt.Shutdown(ctx)
+		rtSrv.Close()
+	})
 	web, err := app.NewWeb(cfg, log, m, &httpx.Health{})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +115,7 @@ func NewStack(t testing.TB, driver string, env map[string]string) *Stack {
 	public.Config.Handler = devmode.Router(hosts, web, hq)
 	public.Start()
 	t.Cleanup(public.Close)
-	return &Stack{Config: cfg, Store: st, API: api, Public: public, PublicPort: port, Hosts: hosts}
+	return &Stack{Config: cfg, Store: st, API: api, Public: public, PublicPort: port, Hosts: hosts, Realtime: rtSrv}
 }
 
 // URL is the public URL of a page on host (e.g. "acme.localhost").

@@ -5,6 +5,7 @@ package ui
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -35,6 +36,24 @@ type Page struct {
 	// Form echoes submitted values (never passwords).
 	Form map[string]string
 	Data any
+	// Realtime, when set, subscribes the page to the member's live channel.
+	Realtime *Realtime
+}
+
+// Realtime is what the browser needs to open its live channel.
+type Realtime struct {
+	Key  string `json:"key"`
+	Host string `json:"host"`
+	Port int    `json:"port"`
+	TLS  bool   `json:"tls"`
+	// Channel is the Echo name (without "private-").
+	Channel string `json:"channel"`
+}
+
+// JSON is the meta tag's content.
+func (r Realtime) JSON() string {
+	b, _ := json.Marshal(r)
+	return string(b)
 }
 
 // Renderer renders named pages.

@@ -94,7 +94,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) (me, error) {
 }
 
 func (s *Server) page(t tenantInfo, m me, title string) ui.Page {
-	return ui.Page{Title: title, Site: "web", Tenant: t.Name, UserName: m.User.Name, Role: string(m.Role)}
+	return ui.Page{Title: title, Site: "web", Tenant: t.Name, UserName: m.User.Name, Role: string(m.Role), Realtime: s.realtime(t.ID, m.User.ID)}
 }
 
 // flashes are the notices a redirect may ask for; only known codes are

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/palisade-hq/palisade/internal/bff"
@@ -27,6 +29,10 @@ type Deps struct {
 	Health  *httpx.Health
 	// HSTS is on outside dev.
 	HSTS bool
+	// RealtimeURL (ws:// or wss:// origin) and RealtimeKey let pages open
+	// the member's live channel; an empty key leaves pages static.
+	RealtimeURL string
+	RealtimeKey string
 }
 
 // Server serves both the tenant sites and the apex sign-up site.
@@ -50,8 +56,8 @@ func New(d Deps) *Server {
 	s.Health.Register(root)
 	root.Handle("/static/", ui.Static())
 	root.Handle("/", csrf.Handler(http.HandlerFunc(s.dispatch)))
-	tenantCSP := csp(d.Hosts, "'self'")
-	apexCSP := csp(d.Hosts, "'self' "+d.Hosts.TenantWildcard())
+	tenantCSP := csp(d.RealtimeURL, "'self'")
+	apexCSP := csp(d.RealtimeURL, "'self' "+d.Hosts.TenantWildcard())
 	s.handler = httpx.Chain(root,
 		httpx.Recover(d.Log),
 		httpx.RequestID,
@@ -73,13 +79,31 @@ func New(d Deps) *Server {
 
 // csp allows only our own origin, plus the realtime socket, and lists where
 // forms may go (the apex sign-up form redirects to the new tenant's host).
-func csp(h tenancy.Hosts, formAction string) string {
-	ws := strings.Replace(strings.Replace(h.RealtimeURL(), "https://", "wss://", 1), "http://", "ws://", 1)
+func csp(realtimeURL, formAction string) string {
+	ws := realtimeURL
 	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' " + ws +
 		"; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// realtime is the live-channel setting of a member's pages.
+func (s *Server) realtime(tenantID, userID int64) *ui.Realtime {
+	if s.RealtimeKey == "" {
+		return nil
+	}
+	u, err := url.Parse(s.RealtimeURL)
+	if err != nil {
+		return nil
+	}
+	tls := u.Scheme == "wss"
+	port, _ := strconv.Atoi(u.Port())
+	if port == 0 {
+		port = map[bool]int{true: 443, false: 80}[tls]
+	}
+	return &ui.Realtime{Key: s.RealtimeKey, Host: u.Hostname(), Port: port, TLS: tls,
+		Channel: "tenant." + strconv.FormatInt(tenantID, 10) + ".user." + strconv.FormatInt(userID, 10)}
+}
 
 // ReadyChecks: web is ready when the API is.
 func (s *Server) ReadyChecks(h *httpx.Health) { h.Check("api", s.API.Ready) }
