@@ -65,6 +65,6 @@ cat <<EXPORTS
 export PALISADE_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/'
 export PALISADE_TEST_REDIS_URL='redis://127.0.0.1:6379/0'
 export PALISADE_TEST_CHROMIUM='$(command -v chromium)'
-export PALISADE_TEST_NODE_MODULES='$node_dir/node_modules'
+export PALISADE_TEST_NODE_MODULES='$node_dir'
 export PALISADE_TEST_REQUIRE_SERVICES=1
 EXPORTS
