@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +30,8 @@ roles:
   worker      background job worker
   scheduler   periodic job scheduler
   migrate     apply database migrations and exit
+  audit       "audit verify [-json]" recomputes every audit chain and reports the first
+              broken link of each; exits non-zero if one is broken
   dev         every role in one process on embedded defaults
   version     print the version
 
@@ -51,7 +54,7 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		return nil
 	case "dev":
 		return devmode.Run(ctx, getenv, stdout, stderr)
-	case "api", "web", "hq", "realtime", "worker", "scheduler", "migrate":
+	case "api", "web", "hq", "realtime", "worker", "scheduler", "migrate", "audit":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown role %q", role)
@@ -87,6 +90,8 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		return app.RunIdle(ctx, cfg, log, role)
 	case "migrate":
 		return app.RunMigrate(ctx, cfg, log)
+	case "audit":
+		return auditCommand(ctx, cfg, rest, stdout)
 	}
 	return nil
 }
@@ -109,5 +114,43 @@ func createOperator(ctx context.Context, cfg config.Config, args []string, geten
 		return err
 	}
 	fmt.Fprintf(stdout, "operator %s created (id %d)\n", o.Email, o.ID)
+	return nil
+}
+
+// auditCommand is `palisade audit verify`: it recomputes the hash chains,
+// records the outcome on the platform trail (so HQ sees it) and fails when
+// a chain is broken, so a cron or CI step alerts on it.
+func auditCommand(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return errors.New(`usage: palisade audit verify [-json]`)
+	}
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := st.VerifyAuditChains(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := json.NewEncoder(stdout).Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(stdout, rep.String())
+	}
+	if err := st.RecordAuditVerification(ctx, rep, "system"); err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return fmt.Errorf("audit trail broken in %d chain(s)", len(rep.Breaks))
+	}
 	return nil
 }

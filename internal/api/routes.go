@@ -49,6 +49,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/invitations/accept", tenant(s.acceptInvitation))
 
 	mux.Handle("GET /api/audit", manager(s.listAudit))
+	mux.Handle("GET /api/audit/export", manager(s.exportAudit))
 	mux.Handle("POST /api/broadcasting/auth", user(s.broadcastingAuth))
 
 	mux.Handle("POST /api/hq/auth/login", hqPublic(s.hqLogin))
@@ -60,6 +61,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/hq/tenants/{id}/suspend", hq(s.hqSuspendTenant))
 	mux.Handle("POST /api/hq/tenants/{id}/reactivate", hq(s.hqReactivateTenant))
 	mux.Handle("GET /api/hq/audit", hq(s.hqAudit))
+	mux.Handle("POST /api/hq/audit/verify", hq(s.hqVerifyAudit))
 	mux.Handle("GET /api/hq/outbox", hq(s.hqOutbox))
 
 	mux.Handle("/", s.h(func(w http.ResponseWriter, r *http.Request) error {

@@ -16,27 +16,82 @@ const (
 	OutcomeDenied  = "denied"
 )
 
-const insertAudit = `INSERT INTO audit_events (tenant_id, actor_type, actor_id, action, target, outcome, ip, user_agent, request_id, detail, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertAudit = `INSERT INTO audit_events (tenant_id, actor_type, actor_id, action, target, outcome, ip, user_agent, request_id, detail, created_at, chain_seq, prev_hash, hash)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// Audit appends an event on its own. Rows are only ever inserted.
+// Audit appends an event in a transaction of its own. Rows are only ever
+// inserted.
 func (s *Store) Audit(ctx context.Context, ev core.AuditEvent) error {
-	return s.audit(ctx, s.db, ev)
+	return s.InTx(ctx, func(tx *sql.Tx) error { return s.audit(ctx, tx, ev) })
 }
 
-func (s *Store) audit(ctx context.Context, q execer, ev core.AuditEvent) error {
+// audit appends ev to its chain inside tx: it locks the chain's head row,
+// links the event to the previous one and moves the head. The head lock is
+// what keeps two concurrent appends from linking to the same predecessor.
+func (s *Store) audit(ctx context.Context, tx *sql.Tx, ev core.AuditEvent) error {
 	if ev.Outcome == "" {
 		ev.Outcome = OutcomeSuccess
 	}
 	if ev.ActorType == "" {
 		ev.ActorType = "system"
 	}
-	_, err := q.ExecContext(ctx, insertAudit, ev.TenantID, ev.ActorType, ev.ActorID, clip(ev.Action, 64), clip(ev.Target, 255),
-		ev.Outcome, clip(ev.IP, 64), clip(ev.UserAgent, 512), clip(ev.RequestID, 64), clip(ev.Detail, 1000), s.now())
+	ev.Action, ev.Target = clip(ev.Action, 64), clip(ev.Target, 255)
+	ev.IP, ev.UserAgent = clip(ev.IP, 64), clip(ev.UserAgent, 512)
+	ev.RequestID, ev.Detail = clip(ev.RequestID, 64), clip(ev.Detail, 1000)
+	ev.CreatedAt = fromMillis(s.now())
+	chain := chainID(ev.TenantID)
+	seq, prev, err := s.lockChainHead(ctx, tx, chain)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", ev.Action, err)
 	}
+	link := ChainLink{Seq: seq + 1, PrevHash: prev}
+	link.Hash = HashAuditEvent(ev, link.Seq, link.PrevHash)
+	res, err := tx.ExecContext(ctx, insertAudit, ev.TenantID, ev.ActorType, ev.ActorID, ev.Action, ev.Target,
+		ev.Outcome, ev.IP, ev.UserAgent, ev.RequestID, ev.Detail, ev.CreatedAt.UnixMilli(), link.Seq, link.PrevHash, link.Hash)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", ev.Action, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_heads SET last_seq = ?, last_hash = ? WHERE chain_id = ?`, link.Seq, link.Hash, chain); err != nil {
+		return fmt.Errorf("audit %s: move chain head: %w", ev.Action, err)
+	}
+	ev.ID, _ = res.LastInsertId()
+	s.logAudit(ChainedEvent{AuditEvent: ev, ChainLink: link})
 	return nil
+}
+
+// lockChainHead returns the newest link of a chain, creating the head row
+// on the chain's first event. On MariaDB the row is locked until tx ends;
+// SQLite's write transactions (BEGIN IMMEDIATE) are serial already.
+func (s *Store) lockChainHead(ctx context.Context, tx *sql.Tx, chain int64) (int64, string, error) {
+	ins := `INSERT OR IGNORE INTO audit_heads (chain_id, last_seq, last_hash) VALUES (?, 0, '')`
+	sel := `SELECT last_seq, last_hash FROM audit_heads WHERE chain_id = ?`
+	if s.driver == "mysql" {
+		// An upsert takes the row's exclusive lock at once, whether the row
+		// is new or not. INSERT IGNORE would take a shared lock, and two
+		// appends upgrading shared locks deadlock; SELECT … FOR UPDATE on a
+		// missing row takes gap locks, with the same end for two first events.
+		ins = `INSERT INTO audit_heads (chain_id, last_seq, last_hash) VALUES (?, 0, '') ON DUPLICATE KEY UPDATE last_seq = last_seq`
+		sel += ` FOR UPDATE`
+	}
+	if _, err := tx.ExecContext(ctx, ins, chain); err != nil {
+		return 0, "", fmt.Errorf("create chain head: %w", err)
+	}
+	var (
+		seq  int64
+		hash string
+	)
+	if err := tx.QueryRowContext(ctx, sel, chain).Scan(&seq, &hash); err != nil {
+		return 0, "", fmt.Errorf("lock chain head: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// chainID names an event's chain: its tenant, or 0 for platform events.
+func chainID(tenantID *int64) int64 {
+	if tenantID == nil {
+		return 0
+	}
+	return *tenantID
 }
 
 // clip shortens s to at most n bytes on a rune boundary; audit rows must

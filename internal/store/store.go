@@ -34,6 +34,9 @@ type Store struct {
 	driver string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// auditLog, when set, receives every audit event as it is appended
+	// (stdout JSON, kept by CloudWatch); see SetAuditLog.
+	auditLog *slog.Logger
 }
 
 // Open connects to the database. driver is "mysql" or "sqlite"; for sqlite
