@@ -1,0 +1,143 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/palisade-hq/palisade/internal/store"
+)
+
+// This file is the one place that lists Palisade's jobs: their
+// definitions, their handlers (Register) and the periodic schedule.
+// docs/jobs.md says how to add one.
+
+// Empty is the payload of jobs that need none.
+type Empty struct{}
+
+// Definitions. Producers enqueue through these.
+var (
+	// PurgeExpired deletes expired sessions, invitations and reset tokens.
+	PurgeExpired = Define[Empty]("maintenance.purge_expired", Options{Queue: QueueLow, MaxAttempts: 3, Timeout: 5 * time.Minute, Backoff: Backoff{Base: time.Minute, Max: 10 * time.Minute}})
+	// VerifyAuditTrail checks the audit hash chain; see Deps.VerifyAuditTrail.
+	VerifyAuditTrail = Define[Empty]("audit.verify", Options{Queue: QueueLow, MaxAttempts: 3, Timeout: 15 * time.Minute, Backoff: Backoff{Base: time.Minute, Max: 10 * time.Minute}})
+	// Heartbeat proves jobs flow end to end; the scheduler's readiness
+	// reports its last run.
+	Heartbeat = Define[Empty]("system.heartbeat", Options{Queue: QueueCritical, MaxAttempts: 1, Timeout: 10 * time.Second})
+
+	// Files (the files issue): the scan job goes here, e.g.
+	//   ScanFile = Define[ScanFilePayload]("files.scan", Options{Queue: QueueDefault, MaxAttempts: 8, Timeout: 5 * time.Minute})
+	// with its handler registered in Register below and its producer being
+	// the S3 ObjectCreated receiver.
+)
+
+// Schedule is every periodic job, in UTC. The scheduler role enqueues
+// these and nothing else.
+func Schedule() []Periodic {
+	return []Periodic{
+		Every("17 * * * *", PurgeExpired, Empty{}),
+		Every("41 3 * * *", VerifyAuditTrail, Empty{}),
+		Every("* * * * *", Heartbeat, Empty{}),
+	}
+}
+
+// PurgeKeep is how long expired invitations and reset tokens stay before
+// the purge deletes them, so a late click still gets "expired" rather than
+// "not found".
+const PurgeKeep = 7 * 24 * time.Hour
+
+// WebhookTarget is where realtime webhooks go.
+type WebhookTarget struct {
+	URL, Key, Secret string
+}
+
+// Deps are what handlers use. Fields a deployment lacks stay nil and the
+// jobs that need them fail permanently with a clear message.
+type Deps struct {
+	Store       *store.Store
+	Redis       redis.UniversalClient
+	RedisPrefix string
+	Log         *slog.Logger
+	HTTP        *http.Client
+	Webhook     WebhookTarget
+	// VerifyAuditTrail is the hook the audit-chain issue fills: verify
+	// every chain and return an error describing the first broken link.
+	// Until it is set, the audit.verify job records that verification is
+	// not wired and succeeds.
+	VerifyAuditTrail func(ctx context.Context) error
+	Now              func() time.Time
+}
+
+// Register wires every handler. The worker role calls it once.
+func Register(r *Registry, d Deps) {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	Handle(r, PurgeExpired, func(ctx context.Context, _ Empty) error {
+		if d.Store == nil {
+			return Permanent(fmt.Errorf("no database configured on this worker"))
+		}
+		n, err := d.Store.PurgeExpired(ctx, PurgeKeep)
+		if err != nil {
+			return fmt.Errorf("purge expired: %w", err)
+		}
+		d.Log.InfoContext(ctx, "purged expired rows", "rows", n)
+		return nil
+	})
+	Handle(r, VerifyAuditTrail, func(ctx context.Context, _ Empty) error {
+		if d.VerifyAuditTrail == nil {
+			d.Log.WarnContext(ctx, "audit trail verification is not wired yet (audit-chain issue); nothing checked")
+			return nil
+		}
+		if err := d.VerifyAuditTrail(ctx); err != nil {
+			return fmt.Errorf("audit trail verification failed: %w", err)
+		}
+		d.Log.InfoContext(ctx, "audit trail verified")
+		return nil
+	})
+	Handle(r, Heartbeat, func(ctx context.Context, _ Empty) error {
+		if d.Redis == nil {
+			return Permanent(fmt.Errorf("no redis for the heartbeat"))
+		}
+		return RecordHeartbeat(ctx, d.Redis, d.RedisPrefix, d.Now())
+	})
+	registerRealtime(r, d)
+}
+
+func heartbeatKey(prefix string) string { return prefix + "jobs:heartbeat" }
+
+// recordHeartbeat keeps the newest time only, so a late or repeated run
+// never moves it backwards.
+var recordHeartbeat = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1`)
+
+// RecordHeartbeat stores t as the last heartbeat.
+func RecordHeartbeat(ctx context.Context, rdb redis.UniversalClient, prefix string, t time.Time) error {
+	return recordHeartbeat.Run(ctx, rdb, []string{heartbeatKey(prefix)}, t.UnixMilli()).Err()
+}
+
+// LastHeartbeat is when the heartbeat job last ran; zero if never.
+func LastHeartbeat(ctx context.Context, rdb redis.UniversalClient, prefix string) (time.Time, error) {
+	v, err := rdb.Get(ctx, heartbeatKey(prefix)).Result()
+	if err == redis.Nil {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("heartbeat value %q: %w", v, err)
+	}
+	return time.UnixMilli(ms), nil
+}
