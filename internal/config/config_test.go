@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -173,4 +175,29 @@ func FuzzParseCIDRs(f *testing.F) {
 			}
 		}
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite docs/configuration.md")
+
+// TestConfigurationDoc keeps docs/configuration.md equal to the code.
+func TestConfigurationDoc(t *testing.T) {
+	const path = "../../docs/configuration.md"
+	want := config.Markdown()
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatalf("docs/configuration.md is out of date: run go test ./internal/config -run TestConfigurationDoc -update")
+	}
+	for _, line := range strings.Split(want, "\n") {
+		if strings.HasPrefix(line, "| `PALISADE_") && strings.HasSuffix(line, "|  |") {
+			t.Errorf("variable without an explanation: %s", line)
+		}
+	}
 }
