@@ -57,6 +57,11 @@ log "Redis: $(redis-cli -h 127.0.0.1 INFO server | tr -d '\r' | grep '^redis_ver
 command -v chromium >/dev/null || apt_install chromium
 log "Chromium: $(chromium --version 2>/dev/null | head -1)"
 
+# qemu-aarch64-static runs the arm64 release image's binary in the image
+# test (internal/imagebuild) on this amd64 machine.
+command -v qemu-aarch64-static >/dev/null || apt_install qemu-user-static
+log "qemu: $(qemu-aarch64-static --version 2>/dev/null | head -1)"
+
 # pusher-js and laravel-echo from npm, for the realtime client tests.
 node_dir="$(bash "$here/install-node-clients.sh" "$cache/node-clients")"
 log "node clients in $node_dir"
@@ -66,5 +71,6 @@ export PALISADE_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/'
 export PALISADE_TEST_REDIS_URL='redis://127.0.0.1:6379/0'
 export PALISADE_TEST_CHROMIUM='$(command -v chromium)'
 export PALISADE_TEST_NODE_MODULES='$node_dir'
+export PALISADE_TEST_QEMU_AARCH64='$(command -v qemu-aarch64-static)'
 export PALISADE_TEST_REQUIRE_SERVICES=1
 EXPORTS
