@@ -283,3 +283,34 @@ func TestVersionAndBadRole(t *testing.T) {
 		t.Fatalf("missing dsn: %v", err)
 	}
 }
+
+// TestCreateOperator: `palisade hq create-operator` adds an operator, refuses
+// a duplicate and a weak password, and never takes the password as a flag.
+func TestCreateOperator(t *testing.T) {
+	env := map[string]string{
+		"PALISADE_ENV":       "test",
+		"PALISADE_BASE_URL":  "http://localhost:3000",
+		"PALISADE_DB_DRIVER": "sqlite",
+		"PALISADE_DB_DSN":    filepath.Join(t.TempDir(), "p.db"),
+	}
+	getenv := func(k string) string { return env[k] }
+	if err := run(context.Background(), []string{"palisade", "migrate"}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"palisade", "hq", "create-operator", "-email", "Ops@Palisade.test", "-name", "Ops"}
+	if err := run(context.Background(), args, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "PALISADE_OPERATOR_PASSWORD") {
+		t.Fatalf("without a password: %v", err)
+	}
+	env["PALISADE_OPERATOR_PASSWORD"] = "short"
+	if err := run(context.Background(), args, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "at least 12") {
+		t.Fatalf("weak password: %v", err)
+	}
+	env["PALISADE_OPERATOR_PASSWORD"] = "a long operator passphrase"
+	var out bytes.Buffer
+	if err := run(context.Background(), args, getenv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "operator ops@palisade.test created") {
+		t.Fatalf("create: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), args, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("duplicate: %v", err)
+	}
+}

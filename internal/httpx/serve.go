@@ -35,6 +35,9 @@ func (h *Health) Check(name string, fn func(context.Context) error) {
 // Drain makes /readyz fail, so load balancers stop sending new work.
 func (h *Health) Drain() { h.draining.Store(true) }
 
+// Ready reports whether the process is not draining (the checks are not run).
+func (h *Health) Ready() bool { return !h.draining.Load() }
+
 // Register adds both endpoints to mux.
 func (h *Health) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
