@@ -462,3 +462,31 @@ func TestUntrustedForwardedForIgnored(t *testing.T) {
 		t.Fatalf("IP recorded from an untrusted peer's header: %q", evs[0].IP)
 	}
 }
+
+// TestSessionCookieFlags: outside dev the session cookie is Secure, and
+// always HttpOnly, SameSite=Lax and host-only (no Domain, so one tenant's
+// cookie never travels to another tenant's host).
+func TestSessionCookieFlags(t *testing.T) {
+	for _, c := range []struct {
+		env    string
+		secure bool
+	}{{"staging", true}, {"test", false}} {
+		t.Run(c.env, func(t *testing.T) {
+			s := newStack(t, "sqlite", map[string]string{"PALISADE_ENV": c.env, "PALISADE_BASE_URL": "https://localhost:3000"})
+			s.signUpQuiet("acme")
+			b := s.browser("acme.localhost:3000")
+			r := b.do("POST", "/api/auth/login", map[string]string{"email": "owner@acme.test", "password": testPassword})
+			want(t, r, http.StatusOK)
+			sc := r.header.Get("Set-Cookie")
+			if !strings.HasPrefix(sc, "palisade_session=") || !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Lax") {
+				t.Fatalf("Set-Cookie %q", sc)
+			}
+			if strings.Contains(strings.ToLower(sc), "domain=") {
+				t.Fatalf("cookie has a Domain: %q", sc)
+			}
+			if strings.Contains(sc, "Secure") != c.secure {
+				t.Fatalf("Secure = %v in %s: %q", !c.secure, c.env, sc)
+			}
+		})
+	}
+}
