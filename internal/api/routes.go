@@ -15,20 +15,20 @@ func (s *Server) routes(mux *http.ServeMux) {
 	tenantSess := s.TenantSessions.LoadAndSave
 	hqSess := s.OperatorSessions.LoadAndSave
 	// Anonymous routes of an active tenant's site.
-	tenant := func(fn handlerFunc) http.Handler { return s.tenantScope(false, tenantSess(s.h(fn))) }
+	tenant := func(fn handlerFunc) http.Handler { return s.limit(s.tenantScope(false, tenantSess(s.h(fn)))) }
 	// Routes for a logged-in member of the host's tenant.
 	user := func(fn handlerFunc) http.Handler {
-		return s.tenantScope(false, tenantSess(s.requireUser(s.h(fn))))
+		return s.limit(s.tenantScope(false, tenantSess(s.requireUser(s.h(fn)))))
 	}
 	// Routes for owners and admins.
 	manager := func(fn handlerFunc) http.Handler {
-		return s.tenantScope(false, tenantSess(s.requireUser(s.requireManager(s.h(fn)))))
+		return s.limit(s.tenantScope(false, tenantSess(s.requireUser(s.requireManager(s.h(fn))))))
 	}
-	hqPublic := func(fn handlerFunc) http.Handler { return s.adminHost(hqSess(s.h(fn))) }
-	hq := func(fn handlerFunc) http.Handler { return s.adminHost(hqSess(s.requireOperator(s.h(fn)))) }
+	hqPublic := func(fn handlerFunc) http.Handler { return s.limit(s.adminHost(hqSess(s.h(fn)))) }
+	hq := func(fn handlerFunc) http.Handler { return s.limit(s.adminHost(hqSess(s.requireOperator(s.h(fn))))) }
 
-	mux.Handle("POST /api/signup", s.h(s.signup))
-	mux.Handle("GET /api/tenant", s.tenantScope(true, s.h(s.tenantInfo)))
+	mux.Handle("POST /api/signup", s.limit(s.h(s.signup)))
+	mux.Handle("GET /api/tenant", s.limit(s.tenantScope(true, s.h(s.tenantInfo))))
 
 	mux.Handle("POST /api/auth/login", tenant(s.login))
 	mux.Handle("POST /api/auth/logout", tenant(s.logout))

@@ -41,6 +41,8 @@ type Deps struct {
 	// RealtimeKey and RealtimeSecret sign channel subscriptions.
 	RealtimeKey    string
 	RealtimeSecret string
+	// RateLimits bound requests per client IP and per tenant.
+	RateLimits RateLimits
 	// OutboxEnabled exposes the dev outbox to HQ.
 	OutboxEnabled bool
 	Health        *httpx.Health

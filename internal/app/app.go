@@ -114,6 +114,12 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 		RealtimeKey:      cfg.RealtimeAppKey,
 		RealtimeSecret:   cfg.RealtimeAppSecret,
 		Health:           health,
+		RateLimits: api.RateLimits{
+			APIPerIP:      auth.Limit{Rate: cfg.RateLimitAPIPerIP, Period: cfg.RateLimitPeriod},
+			APIPerTenant:  auth.Limit{Rate: cfg.RateLimitAPIPerTenant, Period: cfg.RateLimitPeriod},
+			AuthPerIP:     auth.Limit{Rate: cfg.RateLimitAuthPerIP, Period: cfg.RateLimitPeriod},
+			AuthPerTenant: auth.Limit{Rate: cfg.RateLimitAuthPerTenant, Period: cfg.RateLimitPeriod},
+		},
 	})
 	s.ReadyChecks(s.Health)
 	return s, nil

@@ -59,7 +59,17 @@ type Config struct {
 	LoginMaxPerIP      int           `env:"LOGIN_MAX_FAILURES_IP" default:"20"`
 	LoginWindow        time.Duration `env:"LOGIN_THROTTLE_WINDOW" default:"15m"`
 	InvitationTTL      time.Duration `env:"INVITATION_TTL" default:"72h"`
-	PasswordResetTTL   time.Duration `env:"PASSWORD_RESET_TTL" default:"1h"`
+
+	// Request rate limits (GCRA in Redis), per client IP and per tenant, for
+	// the API in general and for the authentication endpoints (login, sign-up,
+	// password reset, MFA) separately. Each is requests per RATE_LIMIT_PERIOD,
+	// with bursts up to the same number; 0 turns one off.
+	RateLimitPeriod        time.Duration `env:"RATE_LIMIT_PERIOD" default:"1m"`
+	RateLimitAPIPerIP      int           `env:"RATE_LIMIT_API_PER_IP" default:"600"`
+	RateLimitAPIPerTenant  int           `env:"RATE_LIMIT_API_PER_TENANT" default:"3000"`
+	RateLimitAuthPerIP     int           `env:"RATE_LIMIT_AUTH_PER_IP" default:"60"`
+	RateLimitAuthPerTenant int           `env:"RATE_LIMIT_AUTH_PER_TENANT" default:"300"`
+	PasswordResetTTL       time.Duration `env:"PASSWORD_RESET_TTL" default:"1h"`
 
 	MailDriver string `env:"MAIL_DRIVER" default:"smtp" help:"smtp or outbox (outbox keeps mail in the database for the HQ outbox page)"`
 	SMTPURL    string `env:"SMTP_URL" default:"" secret:"true" help:"smtp://user:pass@host:587 (STARTTLS) or smtps://…"`
@@ -246,6 +256,15 @@ func (c Config) Validate() error {
 		if n < 1 {
 			bad(name, "must be at least 1")
 		}
+	}
+	for name, n := range map[string]int{"RATE_LIMIT_API_PER_IP": c.RateLimitAPIPerIP, "RATE_LIMIT_API_PER_TENANT": c.RateLimitAPIPerTenant,
+		"RATE_LIMIT_AUTH_PER_IP": c.RateLimitAuthPerIP, "RATE_LIMIT_AUTH_PER_TENANT": c.RateLimitAuthPerTenant} {
+		if n < 0 {
+			bad(name, "must be 0 (off) or more")
+		}
+	}
+	if c.RateLimitPeriod < time.Second || c.RateLimitPeriod > 24*time.Hour {
+		bad("RATE_LIMIT_PERIOD", "must be between 1s and 24h")
 	}
 	for name, d := range map[string]time.Duration{"LOGIN_THROTTLE_WINDOW": c.LoginWindow, "INVITATION_TTL": c.InvitationTTL, "PASSWORD_RESET_TTL": c.PasswordResetTTL} {
 		if d <= 0 {
