@@ -61,6 +61,9 @@ log "Chromium: $(chromium --version 2>/dev/null | head -1)"
 # test (internal/imagebuild) on this amd64 machine.
 command -v qemu-aarch64-static >/dev/null || apt_install qemu-user-static
 log "qemu: $(qemu-aarch64-static --version 2>/dev/null | head -1)"
+# jq: deploy/scripts/migrate.sh edits ECS task definitions with it, and
+# its test runs it.
+command -v jq >/dev/null || apt_install jq
 
 # pusher-js and laravel-echo from npm, for the realtime client tests.
 node_dir="$(bash "$here/install-node-clients.sh" "$cache/node-clients")"

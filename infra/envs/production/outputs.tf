@@ -42,3 +42,13 @@ output "scanner_dead_letter_queue_url" {
   description = "Scan events that failed; alarm on its depth."
   value       = module.scanner.dead_letter_queue_url
 }
+
+output "pipeline_names" {
+  description = "Release pipelines: api, tenant, hq."
+  value       = module.cicd.pipeline_names
+}
+
+output "github_connection_arn" {
+  description = "CodeStar connection of the pipelines; approve it in the console if it is PENDING."
+  value       = module.cicd.connection_arn
+}

@@ -39,3 +39,31 @@ variable "public_ingress_cidr_blocks" {
   type        = list(string)
   default     = ["0.0.0.0/0"]
 }
+
+variable "github_repository" {
+  description = "GitHub repository the release pipelines build, owner/name."
+  type        = string
+  default     = "palisade-hq/palisade"
+}
+
+variable "github_connection_arn" {
+  description = "Existing CodeStar connection to GitHub; null creates one (approve it once in the console)."
+  type        = string
+  default     = null
+}
+
+variable "approval_emails" {
+  description = "Addresses notified when a release waits for approval (production)."
+  type        = list(string)
+  default     = []
+}
+
+variable "release_tag_patterns" {
+  description = "Git tag patterns that start the api, tenant and hq pipelines."
+  type        = map(list(string))
+  default = {
+    api    = ["v*"]
+    tenant = ["v*"]
+    hq     = ["v*"]
+  }
+}

@@ -142,3 +142,37 @@ module "scanner" {
   logs_kms_key_arn     = module.security.kms_key_arns["logs"]
   image_uri            = "${module.security.ecr_repository_urls["scanner"]}:${var.image_tag}"
 }
+
+module "cicd" {
+  source = "../../modules/cicd"
+
+  name       = module.naming.prefix
+  tags       = module.naming.tags
+  repository = var.github_repository
+  # Spec 4.2: a person approves every production release; staging deploys
+  # as soon as the build passes.
+  manual_approval      = false
+  approval_emails      = var.approval_emails
+  connection_arn       = var.github_connection_arn
+  release_tag_patterns = var.release_tag_patterns
+
+  artifacts_bucket_name     = module.storage.artifacts_bucket_name
+  artifacts_bucket_arn      = module.storage.artifacts_bucket_arn
+  artifacts_kms_key_arn     = module.security.kms_key_arns["storage"]
+  notifications_kms_key_arn = module.security.kms_key_arns["data"]
+  logs_kms_key_arn          = module.security.kms_key_arns["logs"]
+
+  image_repository_url = module.security.ecr_repository_urls["palisade"]
+  image_repository_arn = module.security.ecr_repository_arns["palisade"]
+
+  cluster_name        = module.ecs.cluster_name
+  service_names       = module.ecs.service_names
+  task_role_arns      = module.ecs.task_role_arns
+  execution_role_arns = module.ecs.execution_role_arns
+
+  # The migration runs as the api: its task definition, roles, secrets,
+  # subnets and security group (the one the database admits).
+  migrate_task_family        = "${module.naming.prefix}-api"
+  migrate_subnet_ids         = module.network.private_subnet_ids
+  migrate_security_group_ids = [module.alb.service_security_group_ids["api"]]
+}
