@@ -86,8 +86,10 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		return app.RunHQ(ctx, cfg, log)
 	case "realtime":
 		return app.RunRealtime(ctx, cfg, log)
-	case "worker", "scheduler":
-		return app.RunIdle(ctx, cfg, log, role)
+	case "worker":
+		return app.RunWorker(ctx, cfg, log)
+	case "scheduler":
+		return app.RunScheduler(ctx, cfg, log)
 	case "migrate":
 		return app.RunMigrate(ctx, cfg, log)
 	case "audit":

@@ -63,6 +63,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/hq/audit", hq(s.hqAudit))
 	mux.Handle("POST /api/hq/audit/verify", hq(s.hqVerifyAudit))
 	mux.Handle("GET /api/hq/outbox", hq(s.hqOutbox))
+	mux.Handle("GET /api/hq/queues", hq(s.hqQueues))
+	mux.Handle("GET /api/hq/queues/{queue}/dead", hq(s.hqDeadJobs))
+	mux.Handle("POST /api/hq/queues/{queue}/dead/{id}/retry", hq(s.hqRetryDeadJob))
+	mux.Handle("DELETE /api/hq/queues/{queue}/dead/{id}", hq(s.hqDeleteDeadJob))
 
 	mux.Handle("/", s.h(func(w http.ResponseWriter, r *http.Request) error {
 		return &core.Error{Kind: core.KindNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path}

@@ -74,28 +74,6 @@ func RunHQ(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		MetricsServer(m, health, cfg.MetricsAddr))
 }
 
-// RunIdle is the worker and scheduler until their issues fill them in: the
-// role starts, answers health on the metrics port with its dependencies,
-// and stops cleanly on SIGTERM.
-func RunIdle(ctx context.Context, cfg config.Config, log *slog.Logger, role string) error {
-	st, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rdb, err := OpenRedis(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	m := obs.NewMetrics()
-	health := &httpx.Health{}
-	health.Check("database", st.Ping)
-	health.Check("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-	log.Info(role + " started; it has no jobs to run yet")
-	return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout, MetricsServer(m, health, cfg.MetricsAddr))
-}
-
 // RunMigrate applies migrations and exits; the deploy pipeline runs it
 // before new tasks start.
 func RunMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {

@@ -89,6 +89,11 @@ type Config struct {
 	RealtimeClientEventsPerSec   int    `env:"REALTIME_CLIENT_EVENTS_PER_SECOND" default:"10"`
 
 	ClamdAddr string `env:"CLAMD_ADDR" default:""`
+	// Worker and scheduler. The drain bound stays under ECS's 30 s stop
+	// timeout so unfinished jobs are handed back before SIGKILL.
+	WorkerConcurrency  int           `env:"WORKER_CONCURRENCY" default:"10" help:"jobs one worker process runs at once"`
+	WorkerDrainTimeout time.Duration `env:"WORKER_DRAIN_TIMEOUT" default:"25s" help:"after SIGTERM, how long running jobs may finish before they are put back on their queue"`
+	SchedulerEvery     time.Duration `env:"SCHEDULER_EVERY" default:"0s" help:"tests and dev only: tick every periodic job at this interval instead of its cron spec; 0 uses the specs"`
 
 	// Dev-only seed accounts; generated when empty.
 	DevOwnerEmail       string `env:"DEV_OWNER_EMAIL" default:"owner@acme.test"`
@@ -248,6 +253,15 @@ func (c Config) Validate() error {
 	}
 	if c.SessionAbsolute < c.SessionIdle {
 		bad("SESSION_ABSOLUTE_TIMEOUT", "must not be shorter than the idle timeout")
+	}
+	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > 1000 {
+		bad("WORKER_CONCURRENCY", "must be between 1 and 1000")
+	}
+	if c.WorkerDrainTimeout < time.Second || c.WorkerDrainTimeout > 10*time.Minute {
+		bad("WORKER_DRAIN_TIMEOUT", "must be between 1s and 10m")
+	}
+	if c.SchedulerEvery != 0 && (c.SchedulerEvery < time.Second || c.SchedulerEvery%time.Second != 0) {
+		bad("SCHEDULER_EVERY", "must be 0 or a whole number of seconds")
 	}
 	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 10*time.Minute {
 		bad("SHUTDOWN_TIMEOUT", "must be between 0 and 10m")

@@ -149,6 +149,12 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 		}
 		lns[name] = ln
 	}
+	// A worker and the scheduler run in-process on the embedded Redis.
+	waitJobs, err := app.StartJobs(ctx, cfg, st, rdb, log, m)
+	if err != nil {
+		return err
+	}
+	defer waitJobs()
 	printBanner(stdout, cfg, hosts, creds)
 	metrics := app.MetricsServer(m, health, cfg.MetricsAddr)
 	metrics.Listener = lns["metrics"]

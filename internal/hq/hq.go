@@ -95,6 +95,9 @@ func (s *Server) routes(m *http.ServeMux) {
 	m.HandleFunc("POST /tenants/{id}/reactivate", s.authed(s.reactivate))
 	m.HandleFunc("GET /audit", s.authed(s.auditPage))
 	m.HandleFunc("GET /outbox", s.authed(s.outboxPage))
+	m.HandleFunc("GET /queues", s.authed(s.queuesPage))
+	m.HandleFunc("POST /queues/{queue}/dead/{id}/retry", s.authed(s.retryDeadJob))
+	m.HandleFunc("POST /queues/{queue}/dead/{id}/delete", s.authed(s.deleteDeadJob))
 	m.HandleFunc("GET /health", s.authed(s.healthPage))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "hq", Data: "There is no page at this address."})

@@ -60,7 +60,7 @@ func NewInspector(rdb redis.UniversalClient) *Inspector {
 // ValidQueue checks a queue name from a request.
 func ValidQueue(q string) error {
 	if _, ok := QueueWeights[q]; !ok {
-		return core.Invalid("queue", "must be one of critical, default, low")
+		return core.Invalid("queue", "queue must be one of critical, default, low")
 	}
 	return nil
 }
@@ -71,7 +71,7 @@ var jobIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,200}$`)
 // ValidJobID checks a job ID from a request.
 func ValidJobID(id string) error {
 	if !jobIDRE.MatchString(id) {
-		return core.Invalid("id", "must be 1 to 200 letters, digits, dots, colons, hyphens or underscores")
+		return core.Invalid("id", "job id must be 1 to 200 letters, digits, dots, colons, hyphens or underscores")
 	}
 	return nil
 }
