@@ -52,3 +52,11 @@ output "github_connection_arn" {
   description = "CodeStar connection of the pipelines; approve it in the console if it is PENDING."
   value       = module.cicd.connection_arn
 }
+
+output "task_network" {
+  description = "Private subnets and per-service security groups, for one-off tasks (migrate, hq create-operator)."
+  value = {
+    subnets         = module.network.private_subnet_ids
+    security_groups = module.alb.service_security_group_ids
+  }
+}
