@@ -10,6 +10,7 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/config"
 	"github.com/palisade-hq/palisade/internal/httpx"
+	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/obs"
 	"github.com/palisade-hq/palisade/internal/realtime"
 )
@@ -33,6 +34,15 @@ func NewRealtime(cfg config.Config, rdb redis.UniversalClient, log *slog.Logger,
 	}, rdb, log, reg, sink)
 }
 
+// WebhookSink hands channel webhooks to the job queue, so the socket loop
+// never waits on the tenant's endpoint; nil when no webhook URL is set.
+func WebhookSink(cfg config.Config, rdb redis.UniversalClient) realtime.WebhookSink {
+	if cfg.RealtimeWebhookURL == "" {
+		return nil
+	}
+	return jobs.WebhookSink{Client: jobs.NewClient(rdb)}
+}
+
 // RealtimeHandler serves the realtime port: the WebSocket and HTTP API of
 // the Pusher protocol, plus health.
 func RealtimeHandler(rt *realtime.Server, health *httpx.Health) http.Handler {
@@ -53,7 +63,7 @@ func RunRealtime(ctx context.Context, cfg config.Config, log *slog.Logger) error
 	m := obs.NewMetrics()
 	health := &httpx.Health{}
 	health.Check("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-	rt, err := NewRealtime(cfg, rdb, log, m.Registry, nil)
+	rt, err := NewRealtime(cfg, rdb, log, m.Registry, WebhookSink(cfg, rdb))
 	if err != nil {
 		return err
 	}
