@@ -15,10 +15,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -80,10 +80,19 @@ func build(args []string, stdout, stderr io.Writer) error {
 	commit := fs.String("commit", "", "git commit (label org.opencontainers.image.revision)")
 	created := fs.String("created", "", "commit time, RFC 3339 (keeps the build reproducible)")
 	certs := fs.String("ca-certs", "/etc/ssl/certs/ca-certificates.crt", "PEM CA bundle to include")
-	zoneinfo := fs.String("zoneinfo", filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip"), "Go's zoneinfo.zip")
+	zoneinfo := fs.String("zoneinfo", "", "Go's zoneinfo.zip (default: $(go env GOROOT)/lib/time/zoneinfo.zip)")
 	source := fs.String("source", "", "source repository URL (label org.opencontainers.image.source)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *zoneinfo == "" {
+		// The toolchain's copy, so the image's tzdata matches the Go that
+		// built the binary.
+		out, err := exec.Command("go", "env", "GOROOT").Output()
+		if err != nil {
+			return fmt.Errorf("-zoneinfo not given and go env GOROOT failed: %w", err)
+		}
+		*zoneinfo = filepath.Join(strings.TrimSpace(string(out)), "lib", "time", "zoneinfo.zip")
 	}
 	t, err := time.Parse(time.RFC3339, *created)
 	if err != nil {

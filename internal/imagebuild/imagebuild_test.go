@@ -49,7 +49,13 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-func zoneinfo() string { return filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip") }
+var zoneinfo = sync.OnceValue(func() string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		panic("go env GOROOT: " + err.Error())
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "lib", "time", "zoneinfo.zip")
+})
 
 func caBundle(t *testing.T) string {
 	t.Helper()
