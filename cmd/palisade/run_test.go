@@ -172,6 +172,7 @@ func TestDevFromEmptyFolder(t *testing.T) {
 		t.Fatalf("dashboard: %d", code)
 	}
 	opCookies := login(t, public, admin, "/login", "operator@palisade.test", "operator passphrase 1")
+	opCookies = enrolOperator(t, public, admin, opCookies)
 	stop()
 
 	// Restart on the same folder: same accounts, and the session survives (SQL store).

@@ -337,6 +337,9 @@ func (s *stack) operator(email string) *browser {
 	}
 	b := s.browser("admin.localhost:3000")
 	want(s.t, b.do("POST", "/api/hq/auth/login", map[string]string{"email": email, "password": testPassword}), http.StatusOK)
+	// A second factor is mandatory for operators: enrol one, as HQ sends a
+	// new operator to do at first login.
+	s.enrolTOTP(b, "/api/hq/mfa/totp")
 	return b
 }
 

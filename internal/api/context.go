@@ -16,6 +16,9 @@ type requestContext struct {
 	tenant   *core.Tenant
 	member   *core.Member
 	operator *core.Operator
+	// token is set when the request authenticated with a personal access
+	// token instead of a session.
+	token *store.APIToken
 }
 
 type ctxKey struct{}
@@ -69,6 +72,17 @@ func (s *Server) tenantScope(allowSuspended bool, next http.Handler) http.Handle
 func (s *Server) requireUser(next http.Handler) http.Handler {
 	return s.h(func(w http.ResponseWriter, r *http.Request) error {
 		rc := reqCtx(r)
+		// A bearer token replaces the session entirely: a request that
+		// carries one is judged by the token alone, whatever cookie it has.
+		if raw, ok := bearerToken(r); ok {
+			m, tok, err := s.tokenUser(r, raw)
+			if err != nil {
+				return err
+			}
+			rc.member, rc.token = m, tok
+			next.ServeHTTP(w, r.WithContext(obs.WithUserID(r.Context(), m.UserID)))
+			return nil
+		}
 		sm := s.TenantSessions
 		uid := sm.GetInt64(r.Context(), session.KeyUserID)
 		if uid == 0 {
@@ -88,6 +102,13 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 			return err
 		}
 		rc.member = &m
+		required, err := s.Store.Tenant(rc.tenant.ID).RequiresMFA(r.Context())
+		if err != nil {
+			return err
+		}
+		if err := s.mfaGate(r, sm, store.UserSubject(uid), required); err != nil {
+			return err
+		}
 		next.ServeHTTP(w, r.WithContext(obs.WithUserID(r.Context(), uid)))
 		return nil
 	})
@@ -134,6 +155,11 @@ func (s *Server) requireOperator(next http.Handler) http.Handler {
 			return err
 		}
 		reqCtx(r).operator = &o
+		// Operators must always have a second factor: one without is sent
+		// to enrolment, not locked out.
+		if err := s.mfaGate(r, s.OperatorSessions, store.OperatorSubject(oid), true); err != nil {
+			return err
+		}
 		next.ServeHTTP(w, r.WithContext(obs.WithUserID(r.Context(), oid)))
 		return nil
 	})

@@ -100,6 +100,8 @@ type browser struct {
 	host    string
 	xff     string
 	cookies map[string]string
+	// auth, when set, is sent as the Authorization header.
+	auth string
 }
 
 func (s *stack) browser(host string) *browser {
@@ -153,6 +155,9 @@ func (b *browser) do(method, path string, body any) resp {
 	req.Header.Set("X-Forwarded-Host", b.host)
 	if b.xff != "" {
 		req.Header.Set("X-Forwarded-For", b.xff)
+	}
+	if b.auth != "" {
+		req.Header.Set("Authorization", b.auth)
 	}
 	var cs []string
 	for k, v := range b.cookies {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/palisade-hq/palisade/internal/app"
 	"github.com/palisade-hq/palisade/internal/auth"
@@ -141,7 +142,19 @@ func TestBrowserSignUpInviteSuspend(t *testing.T) {
 	step(t, ctx, "open hq", chromedp.Navigate(s.URL("admin.localhost", "/outbox")))
 	step(t, ctx, "hq login form", chromedp.WaitVisible("#login-submit"))
 	fill(t, ctx, map[string]string{"#email": "ops@palisade.test", "#password": pw})
-	clickTo(t, ctx, "#login-submit", "/tenants")
+	// Operators must have a second factor: a new one is sent to enrolment.
+	clickTo(t, ctx, "#login-submit", "/mfa/setup")
+	secret := textOf(t, ctx, "#totp-secret")
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, ctx, map[string]string{"#code": code})
+	clickTo(t, ctx, "#mfa-submit", "/mfa/setup")
+	if got := textOf(t, ctx, "#recovery-codes"); len(strings.Fields(got)) != 10 {
+		t.Fatalf("recovery codes shown: %q", got)
+	}
+	clickTo(t, ctx, "#mfa-continue", "/tenants")
 	step(t, ctx, "outbox", chromedp.Navigate(s.URL("admin.localhost", "/outbox")))
 	mail := textOf(t, ctx, ".mail-body")
 	link := regexp.MustCompile(`http://acme\.localhost:\d+/invitations/\S+`).FindString(mail)

@@ -99,6 +99,10 @@ func (s *Server) routes(m *http.ServeMux) {
 	m.HandleFunc("POST /queues/{queue}/dead/{id}/retry", s.authed(s.retryDeadJob))
 	m.HandleFunc("POST /queues/{queue}/dead/{id}/delete", s.authed(s.deleteDeadJob))
 	m.HandleFunc("GET /health", s.authed(s.healthPage))
+	m.HandleFunc("GET /mfa", s.mfaPage)
+	m.HandleFunc("POST /mfa", s.mfaSubmit)
+	m.HandleFunc("GET /mfa/setup", s.mfaSetupPage)
+	m.HandleFunc("POST /mfa/setup", s.mfaSetupSubmit)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "hq", Data: "There is no page at this address."})
 	})
@@ -132,6 +136,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.Views.Render(w, http.StatusBadGateway, "message", ui.Page{Title: "Temporarily unavailable", Site: "hq", Data: "The API did not answer; request id " + obs.RequestID(r.Context()) + "."})
 	case e.Status == http.StatusUnauthorized:
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	case e.Status == http.StatusForbidden && e.Field == "mfa":
+		http.Redirect(w, r, "/mfa", http.StatusSeeOther)
+	case e.Status == http.StatusForbidden && e.Field == "mfa_enrolment":
+		http.Redirect(w, r, "/mfa/setup", http.StatusSeeOther)
 	default:
 		s.Views.Render(w, e.Status, "message", ui.Page{Title: "That did not work", Site: "hq", Data: e.Message})
 	}

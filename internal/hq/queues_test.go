@@ -63,6 +63,7 @@ func TestQueuesPage(t *testing.T) {
 	if res := do(t, client, "POST", s.URL("admin.localhost", "/login"), url.Values{"email": {"ops@palisade.test"}, "password": {"operator passphrase 1"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login: %d", res.StatusCode)
 	}
+	s.EnrolOperator(t, client) // operators must set up a second factor first
 	page := body(t, do(t, client, "GET", s.URL("admin.localhost", "/queues"), nil))
 	for _, want := range []string{`id="job-` + id + `"`, "relay said 554 for ada@acme.test", "test.hq_page", `action="/queues/default/dead/` + id + `/retry"`, `href="/queues"`} {
 		if !strings.Contains(page, want) {
