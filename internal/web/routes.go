@@ -31,6 +31,10 @@ func (s *Server) routes() {
 	t.HandleFunc("GET /password/reset", s.gate(s.resetPage))
 	t.HandleFunc("POST /password/reset", s.gate(s.resetSubmit))
 	t.HandleFunc("GET /audit", s.gate(s.auditPage))
+	t.HandleFunc("GET /mfa", s.gate(s.mfaPage))
+	t.HandleFunc("POST /mfa", s.gate(s.mfaSubmit))
+	t.HandleFunc("GET /mfa/setup", s.gate(s.mfaSetupPage))
+	t.HandleFunc("POST /mfa/setup", s.gate(s.mfaSetupSubmit))
 	t.HandleFunc("/", s.gate(func(w http.ResponseWriter, r *http.Request, ti tenantInfo) {
 		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "web", Tenant: ti.Name, Data: "There is no page at this address."})
 	}))

@@ -145,6 +145,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case e.Status == http.StatusUnauthorized:
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	case e.Status == http.StatusForbidden && e.Field == "mfa":
+		http.Redirect(w, r, "/mfa", http.StatusSeeOther)
+	case e.Status == http.StatusForbidden && e.Field == "mfa_enrolment":
+		http.Redirect(w, r, "/mfa/setup", http.StatusSeeOther)
 	case e.Code == string(core.KindSuspended):
 		s.Views.Render(w, http.StatusForbidden, "message", ui.Page{Title: "Suspended", Site: "web", Data: e.Message})
 	case e.Status == http.StatusNotFound:
