@@ -24,7 +24,7 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -tags nodev \
       -ldflags "-s -w \
         -X github.com/palisade-hq/palisade/internal/buildinfo.Version=${VERSION} \
         -X github.com/palisade-hq/palisade/internal/buildinfo.Commit=${COMMIT} \

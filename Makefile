@@ -20,7 +20,7 @@ dev:
 	$(GO) run ./cmd/palisade dev
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/palisade ./cmd/palisade
+	CGO_ENABLED=0 $(GO) build -trimpath -tags nodev -ldflags '$(LDFLAGS)' -o bin/palisade ./cmd/palisade
 
 lint:
 	$(GO) vet $(PKGS)
@@ -60,7 +60,7 @@ IMAGE_LDFLAGS := -s -w -X github.com/palisade-hq/palisade/internal/buildinfo.Ver
 images:
 	@for arch in arm64 amd64; do \
 		echo "go build linux/$$arch"; \
-		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(IMAGE_LDFLAGS)' \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -tags nodev -ldflags '$(IMAGE_LDFLAGS)' \
 			-o dist/linux-$$arch/palisade ./cmd/palisade || exit 1; \
 	done
 	$(GO) run ./cmd/imagebuild build -out dist/images/palisade -version $(VERSION) -commit $(COMMIT) \

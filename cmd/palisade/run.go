@@ -15,7 +15,6 @@ import (
 	"github.com/palisade-hq/palisade/internal/app"
 	"github.com/palisade-hq/palisade/internal/buildinfo"
 	"github.com/palisade-hq/palisade/internal/config"
-	"github.com/palisade-hq/palisade/internal/devmode"
 	"github.com/palisade-hq/palisade/internal/obs"
 )
 
@@ -53,7 +52,7 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "dev":
-		return devmode.Run(ctx, getenv, stdout, stderr)
+		return runDev(ctx, getenv, stdout, stderr)
 	case "api", "web", "hq", "realtime", "worker", "scheduler", "migrate", "audit":
 	default:
 		fmt.Fprint(stderr, usage)
