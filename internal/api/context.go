@@ -102,6 +102,9 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 			return err
 		}
 		rc.member = &m
+		if err := s.checkSession(r, sm, rc.tenant.ID, uid); err != nil {
+			return err
+		}
 		required, err := s.Store.Tenant(rc.tenant.ID).RequiresMFA(r.Context())
 		if err != nil {
 			return err
