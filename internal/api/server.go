@@ -15,6 +15,7 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/core"
+	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/mail"
 	"github.com/palisade-hq/palisade/internal/obs"
@@ -46,6 +47,10 @@ type Deps struct {
 	// OutboxEnabled exposes the dev outbox to HQ.
 	OutboxEnabled bool
 	Health        *httpx.Health
+	// Files is the files feature; nil where no object store is configured.
+	Files *files.Service
+	// S3WebhookToken authenticates the S3-compatible server's webhook.
+	S3WebhookToken string
 }
 
 // Server is the API.

@@ -95,7 +95,13 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 	if hasher.P.KeyLen == 0 {
 		hasher = auth.Hasher{P: auth.DefaultParams}
 	}
+	filesSvc, err := NewFiles(context.Background(), cfg, st, rdb, log)
+	if err != nil {
+		return nil, err
+	}
 	s := api.New(api.Deps{
+		Files:            filesSvc,
+		S3WebhookToken:   cfg.S3WebhookToken,
 		Store:            st,
 		Redis:            rdb,
 		RedisPrefix:      cfg.RedisPrefix,

@@ -88,7 +88,28 @@ type Config struct {
 	RealtimeMaxMessageBytes      int    `env:"REALTIME_MAX_MESSAGE_BYTES" default:"10000"`
 	RealtimeClientEventsPerSec   int    `env:"REALTIME_CLIENT_EVENTS_PER_SECOND" default:"10"`
 
-	ClamdAddr string `env:"CLAMD_ADDR" default:""`
+	// Files and scanning (docs/files.md). Tenant buckets are named
+	// S3_BUCKET_PREFIX + tenant id; S3_ENDPOINT empty means AWS itself.
+	S3Endpoint       string `env:"S3_ENDPOINT" default:"" help:"S3-compatible endpoint (http(s)://host:port); empty uses AWS S3 in S3_REGION"`
+	S3PublicEndpoint string `env:"S3_PUBLIC_ENDPOINT" default:"" help:"origin browsers use for presigned URLs when it differs from S3_ENDPOINT; also added to the web CSP connect-src"`
+	S3Region         string `env:"S3_REGION" default:"eu-west-2" help:"region of the tenant buckets and of SigV4 signatures (us-east-1 for most S3-compatible servers)"`
+	S3AccessKey      string `env:"S3_ACCESS_KEY" default:"" help:"static credentials for an S3-compatible server; empty uses the AWS default chain (task role)"`
+	S3SecretKey      string `env:"S3_SECRET_KEY" default:"" secret:"true" help:"secret of S3_ACCESS_KEY"`
+	S3PathStyle      string `env:"S3_PATH_STYLE" default:"auto" help:"auto (path-style when S3_ENDPOINT is set), on or off"`
+	S3BucketPrefix   string `env:"S3_BUCKET_PREFIX" default:"palisade-tenant-" help:"tenant buckets are <prefix><tenant id>"`
+	S3ExemptRoleARNs string `env:"S3_EXEMPT_ROLE_ARNS" default:"" help:"comma-separated role ARNs exempt from the deny-unless-Clean read rule (the scanner and worker; infra output tenant_bucket_read_exempt_role_arns)"`
+	S3WebhookToken   string `env:"S3_WEBHOOK_TOKEN" default:"" secret:"true" help:"shared token an S3-compatible server's ObjectCreated webhook must present; empty turns the webhook off"`
+	KMSKeyID         string `env:"KMS_KEY_ID" default:"" help:"KMS key for tenant buckets' default encryption (SSE-KMS); empty uses SSE-S3"`
+
+	ClamdAddr           string        `env:"CLAMD_ADDR" default:""`
+	ClamdTimeout        time.Duration `env:"CLAMD_TIMEOUT" default:"2m" help:"bound on one scan, connection to verdict; a timeout leaves the file pending"`
+	ScanMaxBytes        int           `env:"SCAN_MAX_BYTES" default:"104857600" help:"largest object streamed to clamd; larger ones are tagged Error, never Clean (keep at or below clamd's StreamMaxLength)"`
+	FilesMaxBytes       int           `env:"FILES_MAX_BYTES" default:"52428800" help:"largest upload the API signs a URL for"`
+	FilesAllowedTypes   string        `env:"FILES_ALLOWED_TYPES" default:"application/pdf,image/png,image/jpeg,image/gif,text/plain,text/csv,application/zip,application/octet-stream,application/vnd.openxmlformats-officedocument.wordprocessingml.document,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" help:"comma-separated content types uploads may declare"`
+	FilesUploadURLTTL   time.Duration `env:"FILES_UPLOAD_URL_TTL" default:"5m" help:"expiry of presigned upload URLs"`
+	FilesDownloadURLTTL time.Duration `env:"FILES_DOWNLOAD_URL_TTL" default:"2m" help:"expiry of presigned download URLs"`
+	FilesRescanAfter    time.Duration `env:"FILES_RESCAN_AFTER" default:"10m" help:"the scheduler re-enqueues scans of files still pending this long after upload"`
+
 	// Worker and scheduler. The drain bound stays under ECS's 30 s stop
 	// timeout so unfinished jobs are handed back before SIGKILL.
 	WorkerConcurrency  int           `env:"WORKER_CONCURRENCY" default:"10" help:"jobs one worker process runs at once"`
@@ -284,6 +305,32 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			bad(name, "must be positive")
 		}
+	}
+	if c.S3Endpoint != "" {
+		if u, err := url.Parse(c.S3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("S3_ENDPOINT", "%q must be an http(s)://host[:port] origin", c.S3Endpoint)
+		}
+	}
+	if c.S3PublicEndpoint != "" {
+		if u, err := url.Parse(c.S3PublicEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("S3_PUBLIC_ENDPOINT", "%q must be an http(s)://host[:port] origin", c.S3PublicEndpoint)
+		}
+	}
+	switch c.S3PathStyle {
+	case "auto", "on", "off":
+	default:
+		bad("S3_PATH_STYLE", "%q is not one of auto, on, off", c.S3PathStyle)
+	}
+	if c.FilesMaxBytes < 1 || c.ScanMaxBytes < 1 {
+		bad("FILES_MAX_BYTES", "FILES_MAX_BYTES and SCAN_MAX_BYTES must be positive")
+	}
+	for name, d := range map[string]time.Duration{"FILES_UPLOAD_URL_TTL": c.FilesUploadURLTTL, "FILES_DOWNLOAD_URL_TTL": c.FilesDownloadURLTTL} {
+		if d < time.Second || d > time.Hour {
+			bad(name, "must be between 1s and 1h")
+		}
+	}
+	if c.FilesRescanAfter < time.Second || c.ClamdTimeout < time.Second {
+		bad("FILES_RESCAN_AFTER", "FILES_RESCAN_AFTER and CLAMD_TIMEOUT must be at least 1s")
 	}
 	return errors.Join(errs...)
 }

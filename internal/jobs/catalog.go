@@ -30,11 +30,41 @@ var (
 	// reports its last run.
 	Heartbeat = Define[Empty]("system.heartbeat", Options{Queue: QueueCritical, MaxAttempts: 1, Timeout: 10 * time.Second})
 
-	// Files (the files issue): the scan job goes here, e.g.
-	//   ScanFile = Define[ScanFilePayload]("files.scan", Options{Queue: QueueDefault, MaxAttempts: 8, Timeout: 5 * time.Minute})
-	// with its handler registered in Register below and its producer being
-	// the S3 ObjectCreated receiver.
+	// ScanFile scans one uploaded file (internal/files). Producers: the
+	// API's upload-complete call, the S3 ObjectCreated webhook, and the
+	// RescanPendingFiles sweep. Idempotent per object version.
+	ScanFile = Define[ScanFilePayload]("files.scan", Options{Queue: QueueDefault, MaxAttempts: 4, Timeout: 5 * time.Minute, Backoff: Backoff{Base: 5 * time.Second, Max: time.Minute}})
+	// RescanPendingFiles re-enqueues scans of files still pending after
+	// PALISADE_FILES_RESCAN_AFTER (clamd was down, an event was lost).
+	RescanPendingFiles = Define[Empty]("files.rescan_pending", Options{Queue: QueueLow, MaxAttempts: 1, Timeout: 2 * time.Minute})
+	// ProvisionBuckets creates the bucket of every tenant that has none yet.
+	ProvisionBuckets = Define[Empty]("files.provision_buckets", Options{Queue: QueueLow, MaxAttempts: 3, Timeout: 5 * time.Minute})
+	// ProvisionBucket (re)applies one tenant bucket's settings.
+	ProvisionBucket = Define[BucketPayload]("files.provision_bucket", Options{Queue: QueueDefault, MaxAttempts: 5, Timeout: 2 * time.Minute})
+	// AuditBuckets reports tenant buckets whose settings drifted (ISO 27001 8.9).
+	AuditBuckets = Define[Empty]("files.audit_buckets", Options{Queue: QueueLow, MaxAttempts: 2, Timeout: 15 * time.Minute})
 )
+
+// ScanFilePayload names the file to scan.
+type ScanFilePayload struct {
+	TenantID int64 `json:"tenant_id"`
+	FileID   int64 `json:"file_id"`
+}
+
+// BucketPayload names a tenant whose bucket to provision.
+type BucketPayload struct {
+	TenantID int64 `json:"tenant_id"`
+}
+
+// FileJobs are the files feature's handlers (internal/files.Jobs); jobs
+// does not import files, which imports jobs to enqueue.
+type FileJobs interface {
+	Scan(ctx context.Context, p ScanFilePayload) error
+	RescanPending(ctx context.Context) error
+	ProvisionMissing(ctx context.Context) error
+	Provision(ctx context.Context, p BucketPayload) error
+	AuditBuckets(ctx context.Context) error
+}
 
 // Schedule is every periodic job, in UTC. The scheduler role enqueues
 // these and nothing else.
@@ -43,6 +73,9 @@ func Schedule() []Periodic {
 		Every("17 * * * *", PurgeExpired, Empty{}),
 		Every("41 3 * * *", VerifyAuditTrail, Empty{}),
 		Every("* * * * *", Heartbeat, Empty{}),
+		Every("*/2 * * * *", RescanPendingFiles, Empty{}),
+		Every("* * * * *", ProvisionBuckets, Empty{}),
+		Every("23 4 * * *", AuditBuckets, Empty{}),
 	}
 }
 
@@ -71,6 +104,9 @@ type Deps struct {
 	// not wired and succeeds.
 	VerifyAuditTrail func(ctx context.Context) error
 	Now              func() time.Time
+	// Files runs the files jobs; nil where no object store is configured,
+	// and then those jobs fail permanently saying so.
+	Files FileJobs
 }
 
 // Register wires every handler. The worker role calls it once.
@@ -110,6 +146,51 @@ func Register(r *Registry, d Deps) {
 		return RecordHeartbeat(ctx, d.Redis, d.RedisPrefix, d.Now())
 	})
 	registerRealtime(r, d)
+	registerFiles(r, d)
+}
+
+func registerFiles(r *Registry, d Deps) {
+	files := func() (FileJobs, error) {
+		if d.Files == nil {
+			return nil, Permanent(fmt.Errorf("no object store configured on this worker (PALISADE_S3_ENDPOINT, or AWS outside dev/test)"))
+		}
+		return d.Files, nil
+	}
+	Handle(r, ScanFile, func(ctx context.Context, p ScanFilePayload) error {
+		f, err := files()
+		if err != nil {
+			return err
+		}
+		return f.Scan(ctx, p)
+	})
+	Handle(r, RescanPendingFiles, func(ctx context.Context, _ Empty) error {
+		f, err := files()
+		if err != nil {
+			return err
+		}
+		return f.RescanPending(ctx)
+	})
+	Handle(r, ProvisionBuckets, func(ctx context.Context, _ Empty) error {
+		f, err := files()
+		if err != nil {
+			return err
+		}
+		return f.ProvisionMissing(ctx)
+	})
+	Handle(r, ProvisionBucket, func(ctx context.Context, p BucketPayload) error {
+		f, err := files()
+		if err != nil {
+			return err
+		}
+		return f.Provision(ctx, p)
+	})
+	Handle(r, AuditBuckets, func(ctx context.Context, _ Empty) error {
+		f, err := files()
+		if err != nil {
+			return err
+		}
+		return f.AuditBuckets(ctx)
+	})
 }
 
 func heartbeatKey(prefix string) string { return prefix + "jobs:heartbeat" }

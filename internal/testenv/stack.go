@@ -10,11 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/palisade-hq/palisade/internal/app"
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/config"
 	"github.com/palisade-hq/palisade/internal/devmode"
 	"github.com/palisade-hq/palisade/internal/httpx"
+	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/obs"
 	"github.com/palisade-hq/palisade/internal/store"
 	"github.com/palisade-hq/palisade/internal/tenancy"
@@ -111,6 +114,9 @@ func NewStack(t testing.TB, driver string, env map[string]string) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.S3Endpoint != "" {
+		startWorker(t, cfg, st, rdb)
+	}
 	hosts := tenancy.FromBaseURL(cfg.BaseURL)
 	public.Config.Handler = devmode.Router(hosts, web, hq)
 	public.Start()
@@ -138,4 +144,20 @@ func (s *Stack) Client() *http.Client {
 	}
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Transport: tr, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// startWorker runs a job worker beside a stack that has an object store,
+// so uploads get scanned as in production.
+func startWorker(t testing.TB, cfg config.Config, st *store.Store, rdb redis.UniversalClient) {
+	t.Helper()
+	w := app.NewWorker(cfg, st, rdb, Logger(t), jobs.NewMetrics(obs.NewMetrics().Registry), app.WorkerOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := w.Run(ctx); err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }

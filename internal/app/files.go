@@ -1,0 +1,73 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/palisade-hq/palisade/internal/config"
+	"github.com/palisade-hq/palisade/internal/files"
+	"github.com/palisade-hq/palisade/internal/jobs"
+	"github.com/palisade-hq/palisade/internal/mail"
+	"github.com/palisade-hq/palisade/internal/realtime/publish"
+	"github.com/palisade-hq/palisade/internal/scan"
+	"github.com/palisade-hq/palisade/internal/store"
+	"github.com/palisade-hq/palisade/internal/tenancy"
+)
+
+// NewFiles builds the files feature, or returns nil when no object store is
+// configured (dev and test without S3). rdb may be nil (the scan Lambda),
+// and then nothing can be enqueued.
+func NewFiles(ctx context.Context, cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *slog.Logger) (*files.Service, error) {
+	if !files.Configured(cfg) {
+		return nil, nil
+	}
+	hosts := tenancy.FromBaseURL(cfg.BaseURL)
+	settings := files.SettingsFrom(cfg, hosts.TenantWildcard())
+	clients, err := files.NewClients(ctx, settings)
+	if err != nil {
+		return nil, err
+	}
+	svc := &files.Service{Settings: settings, Store: st, Clients: clients, Log: log}
+	if rdb != nil {
+		svc.Jobs = jobs.NewClient(rdb)
+	}
+	if cfg.RealtimeAppKey != "" && cfg.RealtimeAPIURL != "" {
+		svc.Publisher = publish.New(cfg.RealtimeAPIURL, cfg.RealtimeAppID, cfg.RealtimeAppKey, cfg.RealtimeAppSecret, &http.Client{Timeout: 10 * time.Second})
+	}
+	if cfg.ClamdAddr != "" {
+		svc.Scanner = &scan.Scanner{S3: clients.S3, Log: log,
+			Clamd: scan.Clamd{Addr: cfg.ClamdAddr, Timeout: cfg.ClamdTimeout, MaxStream: int64(cfg.ScanMaxBytes)}}
+	}
+	if st != nil {
+		svc.Mailer = filesMailer(cfg, st, log)
+		svc.SiteURL = func(tenantID int64) string {
+			t, err := st.TenantByID(context.Background(), tenantID)
+			if err != nil {
+				return hosts.ApexURL()
+			}
+			return hosts.TenantURL(t.Slug)
+		}
+	}
+	return svc, nil
+}
+
+// filesMailer is the configured mailer, or nil (logged) when it cannot be
+// built: a malware notice that cannot be sent must not stop scanning.
+func filesMailer(cfg config.Config, st *store.Store, log *slog.Logger) mail.Mailer {
+	if cfg.MailDriver == "outbox" {
+		return mail.Outbox{Store: st}
+	}
+	if cfg.RequireMail() != nil {
+		return nil
+	}
+	m, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+	if err != nil {
+		log.Error("files: mailer unavailable; malware notices will only be logged", "err", err)
+		return nil
+	}
+	return m
+}

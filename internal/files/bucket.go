@@ -1,0 +1,274 @@
+package files
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/palisade-hq/palisade/internal/scan"
+)
+
+// Lifecycle numbers of a tenant bucket: old versions are kept for a
+// quarter (recovery from a bad overwrite or delete), unfinished multipart
+// uploads for a week.
+const (
+	NoncurrentVersionDays   = 90
+	AbortMultipartAfterDays = 7
+	lifecycleRuleID         = "palisade-old-versions"
+)
+
+// Policy is the tenant bucket policy: no request over plain HTTP, and no
+// read of an object unless its ScanStatus tag is Clean. StringNotEquals
+// matches an untagged object too (the key is absent, so it is "not
+// equal"), so an object nobody scanned is denied. The roles that scan must
+// read untagged objects, so they are exempt from that one statement.
+func Policy(bucket string, exemptRoleARNs []string) ([]byte, error) {
+	arn := "arn:aws:s3:::" + bucket
+	deny := map[string]any{
+		"Sid":       "DenyReadUnlessScannedClean",
+		"Effect":    "Deny",
+		"Principal": "*",
+		"Action":    []string{"s3:GetObject", "s3:GetObjectVersion"},
+		"Resource":  arn + "/*",
+		"Condition": map[string]any{
+			"StringNotEquals": map[string]any{"s3:ExistingObjectTag/" + scan.TagKey: string(scan.Clean)},
+		},
+	}
+	if len(exemptRoleARNs) > 0 {
+		deny["Condition"].(map[string]any)["ArnNotEquals"] = map[string]any{"aws:PrincipalArn": exemptRoleARNs}
+	}
+	doc := map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{
+			map[string]any{
+				"Sid":       "DenyInsecureTransport",
+				"Effect":    "Deny",
+				"Principal": "*",
+				"Action":    "s3:*",
+				"Resource":  []string{arn, arn + "/*"},
+				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			},
+			deny,
+		},
+	}
+	return json.Marshal(doc)
+}
+
+// Provisioner creates and checks tenant buckets.
+type Provisioner struct {
+	S3       *s3.Client
+	Settings Settings
+	Log      *slog.Logger
+}
+
+// Provision creates the tenant's bucket if needed and (re)applies every
+// setting; running it again is harmless. On a non-AWS endpoint a setting
+// the server does not implement becomes a warning (returned and logged);
+// on AWS every refusal is an error.
+func (p *Provisioner) Provision(ctx context.Context, tenantID int64) (bucket string, warnings []string, err error) {
+	bucket = p.Settings.BucketName(tenantID)
+	b := aws.String(bucket)
+	step := func(what string, err error) error {
+		if err == nil {
+			return nil
+		}
+		if !p.Settings.AWS() && (unsupported(err) || what == "bucket policy" || what == "event notifications" || what == "ownership controls" || what == "lifecycle") {
+			w := fmt.Sprintf("%s: the S3 server refused it (%s); not enforced by this server", what, errorCode(err))
+			p.Log.WarnContext(ctx, "bucket setting not supported by this S3 server", "bucket", bucket, "setting", what, "err", err)
+			warnings = append(warnings, w)
+			return nil
+		}
+		return fmt.Errorf("bucket %s: %s: %w", bucket, what, err)
+	}
+	in := &s3.CreateBucketInput{Bucket: b, ObjectOwnership: types.ObjectOwnershipBucketOwnerEnforced}
+	if p.Settings.AWS() && p.Settings.Region != "us-east-1" {
+		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(p.Settings.Region)}
+	}
+	if _, err := p.S3.CreateBucket(ctx, in); err != nil {
+		if c := errorCode(err); c != "BucketAlreadyOwnedByYou" && c != "BucketAlreadyExists" {
+			return bucket, nil, fmt.Errorf("create bucket %s: %w", bucket, err)
+		}
+	}
+	_, err = p.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: b,
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	if err = step("versioning", err); err != nil {
+		return bucket, warnings, err
+	}
+	_, err = p.S3.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: b,
+		ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{p.encryptionRule()}}})
+	if err = step("default encryption", err); err != nil {
+		return bucket, warnings, err
+	}
+	_, err = p.S3.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b, PublicAccessBlockConfiguration: publicAccessBlock()})
+	if err = step("public access block", err); err != nil {
+		return bucket, warnings, err
+	}
+	_, err = p.S3.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: b,
+		OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnershipBucketOwnerEnforced}}}})
+	if err = step("ownership controls", err); err != nil {
+		return bucket, warnings, err
+	}
+	_, err = p.S3.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b,
+		LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{lifecycleRule()}}})
+	if err = step("lifecycle", err); err != nil {
+		return bucket, warnings, err
+	}
+	if len(p.Settings.CORSOrigins) > 0 {
+		_, err = p.S3.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: b, CORSConfiguration: &types.CORSConfiguration{CORSRules: []types.CORSRule{{
+			AllowedMethods: []string{"PUT", "GET"}, AllowedOrigins: p.Settings.CORSOrigins,
+			AllowedHeaders: []string{"content-type", "content-length", "x-amz-*"}, MaxAgeSeconds: aws.Int32(600),
+		}}}})
+		if err = step("CORS", err); err != nil {
+			return bucket, warnings, err
+		}
+	}
+	policy, err := Policy(bucket, p.Settings.ExemptRoleARNs)
+	if err != nil {
+		return bucket, warnings, err
+	}
+	_, err = p.S3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(string(policy))})
+	if err = step("bucket policy", err); err != nil {
+		return bucket, warnings, err
+	}
+	_, err = p.S3.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: b,
+		NotificationConfiguration: &types.NotificationConfiguration{EventBridgeConfiguration: &types.EventBridgeConfiguration{}}})
+	if err = step("event notifications", err); err != nil {
+		return bucket, warnings, err
+	}
+	p.Log.InfoContext(ctx, "tenant bucket provisioned", "tenant_id", tenantID, "bucket", bucket, "warnings", len(warnings))
+	return bucket, warnings, nil
+}
+
+func (p *Provisioner) encryptionRule() types.ServerSideEncryptionRule {
+	if p.Settings.KMSKeyID != "" {
+		return types.ServerSideEncryptionRule{BucketKeyEnabled: aws.Bool(true), ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{
+			SSEAlgorithm: types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(p.Settings.KMSKeyID)}}
+	}
+	return types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryptionAes256}}
+}
+
+func publicAccessBlock() *types.PublicAccessBlockConfiguration {
+	t := aws.Bool(true)
+	return &types.PublicAccessBlockConfiguration{BlockPublicAcls: t, BlockPublicPolicy: t, IgnorePublicAcls: t, RestrictPublicBuckets: t}
+}
+
+func lifecycleRule() types.LifecycleRule {
+	return types.LifecycleRule{
+		ID:                             aws.String(lifecycleRuleID),
+		Status:                         types.ExpirationStatusEnabled,
+		Filter:                         &types.LifecycleRuleFilter{Prefix: aws.String("")},
+		NoncurrentVersionExpiration:    &types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(NoncurrentVersionDays)},
+		AbortIncompleteMultipartUpload: &types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(AbortMultipartAfterDays)},
+	}
+}
+
+// Finding is one bucket setting that differs from what Provision sets.
+type Finding struct {
+	Bucket  string `json:"bucket"`
+	Setting string `json:"setting"`
+	// Problem says what is wrong; Unverified findings could not be read
+	// (the server does not implement the call) rather than being wrong.
+	Problem    string `json:"problem"`
+	Unverified bool   `json:"unverified,omitempty"`
+}
+
+// Audit reads every setting of a bucket back and reports each drift.
+func (p *Provisioner) Audit(ctx context.Context, bucket string) ([]Finding, error) {
+	b := aws.String(bucket)
+	var out []Finding
+	add := func(setting, format string, args ...any) {
+		out = append(out, Finding{Bucket: bucket, Setting: setting, Problem: fmt.Sprintf(format, args...)})
+	}
+	// failed records a read error; it returns false when the audit must stop.
+	failed := func(setting string, err error) bool {
+		if unsupported(err) && !p.Settings.AWS() {
+			out = append(out, Finding{Bucket: bucket, Setting: setting, Problem: "the S3 server cannot report it (" + errorCode(err) + ")", Unverified: true})
+			return true
+		}
+		add(setting, "missing or unreadable: %s", firstLine(err))
+		return true
+	}
+	if _, err := p.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: b}); err != nil {
+		add("bucket", "does not exist or cannot be reached: %s", firstLine(err))
+		return out, nil
+	}
+	if v, err := p.S3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: b}); err != nil {
+		failed("versioning", err)
+	} else if v.Status != types.BucketVersioningStatusEnabled {
+		add("versioning", "status is %q, want Enabled", v.Status)
+	}
+	if e, err := p.S3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b}); err != nil {
+		failed("default encryption", err)
+	} else if want := p.encryptionRule(); e.ServerSideEncryptionConfiguration == nil || len(e.ServerSideEncryptionConfiguration.Rules) == 0 ||
+		!sameEncryption(e.ServerSideEncryptionConfiguration.Rules[0], want) {
+		add("default encryption", "is not %s", want.ApplyServerSideEncryptionByDefault.SSEAlgorithm)
+	}
+	if pab, err := p.S3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b}); err != nil {
+		failed("public access block", err)
+	} else if c := pab.PublicAccessBlockConfiguration; c == nil || !aws.ToBool(c.BlockPublicAcls) || !aws.ToBool(c.BlockPublicPolicy) ||
+		!aws.ToBool(c.IgnorePublicAcls) || !aws.ToBool(c.RestrictPublicBuckets) {
+		add("public access block", "not all four blocks are on")
+	}
+	if oc, err := p.S3.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: b}); err != nil {
+		failed("ownership controls", err)
+	} else if oc.OwnershipControls == nil || len(oc.OwnershipControls.Rules) == 0 || oc.OwnershipControls.Rules[0].ObjectOwnership != types.ObjectOwnershipBucketOwnerEnforced {
+		add("ownership controls", "object ownership is not BucketOwnerEnforced")
+	}
+	if lc, err := p.S3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: b}); err != nil {
+		failed("lifecycle", err)
+	} else if !hasLifecycle(lc.Rules) {
+		add("lifecycle", "no enabled rule expiring noncurrent versions after %d days", NoncurrentVersionDays)
+	}
+	if pol, err := p.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); err != nil {
+		failed("bucket policy", err)
+	} else if want, _ := Policy(bucket, p.Settings.ExemptRoleARNs); !sameJSON(aws.ToString(pol.Policy), string(want)) {
+		add("bucket policy", "differs from the TLS-only, deny-unless-Clean policy")
+	}
+	if n, err := p.S3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: b}); err != nil {
+		failed("event notifications", err)
+	} else if n.EventBridgeConfiguration == nil {
+		add("event notifications", "EventBridge notifications are off, so uploads would never be scanned")
+	}
+	return out, nil
+}
+
+func sameEncryption(got, want types.ServerSideEncryptionRule) bool {
+	g, w := got.ApplyServerSideEncryptionByDefault, want.ApplyServerSideEncryptionByDefault
+	if g == nil || g.SSEAlgorithm != w.SSEAlgorithm {
+		return false
+	}
+	return w.KMSMasterKeyID == nil || strings.HasSuffix(aws.ToString(g.KMSMasterKeyID), aws.ToString(w.KMSMasterKeyID))
+}
+
+func hasLifecycle(rules []types.LifecycleRule) bool {
+	for _, r := range rules {
+		if r.Status == types.ExpirationStatusEnabled && r.NoncurrentVersionExpiration != nil &&
+			aws.ToInt32(r.NoncurrentVersionExpiration.NoncurrentDays) > 0 && aws.ToInt32(r.NoncurrentVersionExpiration.NoncurrentDays) <= NoncurrentVersionDays {
+			return true
+		}
+	}
+	return false
+}
+
+func sameJSON(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i > 0 {
+		s = s[:i]
+	}
+	return s
+}

@@ -1,0 +1,212 @@
+package files
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/palisade-hq/palisade/internal/core"
+	"github.com/palisade-hq/palisade/internal/jobs"
+	"github.com/palisade-hq/palisade/internal/scan"
+	"github.com/palisade-hq/palisade/internal/store"
+)
+
+// Jobs adapts the Service to jobs.FileJobs.
+type Jobs struct{ S *Service }
+
+var _ jobs.FileJobs = Jobs{}
+
+// EventScanned is the realtime event a scan result is published as.
+const EventScanned = "file.scanned"
+
+// Scan is the files.scan job: scan the object (or adopt the verdict a
+// Lambda already tagged), record it, tell the uploader live, and on malware
+// tell the tenant's admins. An unreachable clamd returns an error: the job
+// retries, and the file stays pending meanwhile.
+func (j Jobs) Scan(ctx context.Context, p jobs.ScanFilePayload) error {
+	s := j.S
+	if s.Scanner == nil {
+		return jobs.Permanent(errors.New("no scanner configured on this worker (PALISADE_CLAMD_ADDR)"))
+	}
+	ts := s.Store.Tenant(p.TenantID)
+	f, err := ts.File(ctx, p.FileID)
+	if core.IsNotFound(err) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if f.Status != store.FilePending && f.VersionID != "" {
+		return nil // this version was already judged
+	}
+	res, err := s.Scanner.Scan(ctx, scan.Object{Bucket: f.Bucket, Key: f.ObjectKey, VersionID: f.VersionID})
+	if err != nil {
+		if c := errorCode(err); c == "NotFound" || c == "NoSuchKey" {
+			return jobs.Permanent(fmt.Errorf("file %d: object not uploaded", f.ID))
+		}
+		return err
+	}
+	_, err = s.Record(ctx, res)
+	return err
+}
+
+// Record stores a scan result against its file, publishes it and, for
+// malware, audits and mails. It is what the Lambda's OnResult calls too.
+func (s *Service) Record(ctx context.Context, res scan.Result) (store.File, error) {
+	f, err := s.Store.FileByObject(ctx, res.Bucket, res.Key)
+	if err != nil {
+		return f, fmt.Errorf("file of %s: %w", res.Object, err)
+	}
+	status := map[scan.Status]string{scan.Clean: store.FileClean, scan.Infected: store.FileInfected, scan.Error: store.FileError}[res.Status]
+	ev := core.AuditEvent{Action: "file.scanned", ActorType: "system", Outcome: store.OutcomeSuccess,
+		Detail: fmt.Sprintf("status=%s signature=%q version=%s bytes=%d", res.Status, res.Signature, res.VersionID, res.Size)}
+	if res.Status == scan.Infected {
+		ev.Action = "file.quarantined"
+	}
+	f, changed, err := s.Store.Tenant(f.TenantID).RecordScan(ctx, f.ID, res.VersionID, status, res.Signature, ev)
+	if err != nil || !changed {
+		return f, err
+	}
+	s.Log.InfoContext(ctx, "file scanned", "tenant_id", f.TenantID, "file_id", f.ID, "status", res.Status, "signature", res.Signature,
+		"bytes", res.Size, "cached", res.Cached, "duration", res.Duration)
+	s.publish(ctx, f)
+	if res.Status == scan.Infected {
+		s.notifyAdmins(ctx, f)
+	}
+	return f, nil
+}
+
+// Channels a file's updates go to: the uploader's own channel, and the
+// tenant's files channel (open to every member) for others' lists.
+func Channels(f store.File) []string {
+	t := strconv.FormatInt(f.TenantID, 10)
+	return []string{"private-tenant." + t + ".user." + strconv.FormatInt(f.UploaderID, 10), "private-tenant." + t + ".files"}
+}
+
+func (s *Service) publish(ctx context.Context, f store.File) {
+	if s.Publisher == nil {
+		return
+	}
+	data := map[string]any{"id": f.ID, "name": f.Name, "status": f.Status}
+	// Losing a live update costs a reload, never safety: log, do not fail.
+	if err := s.Publisher.Trigger(ctx, Channels(f), EventScanned, data, ""); err != nil {
+		s.Log.WarnContext(ctx, "publish scan result", "file_id", f.ID, "err", err)
+	}
+}
+
+func (s *Service) notifyAdmins(ctx context.Context, f store.File) {
+	if s.Mailer == nil {
+		return
+	}
+	to, err := s.Store.Tenant(f.TenantID).ManagerEmails(ctx)
+	if err != nil {
+		s.Log.ErrorContext(ctx, "list admins for malware notice", "file_id", f.ID, "err", err)
+		return
+	}
+	site := ""
+	if s.SiteURL != nil {
+		site = "\n\nFiles: " + s.SiteURL(f.TenantID) + "/files"
+	}
+	body := fmt.Sprintf("Hello,\n\nThe file %q (id %d), uploaded %s, contains malware (%s).\nIt is quarantined and cannot be downloaded. No action is needed unless you expected this file; then ask the uploader where it came from.%s\n",
+		f.Name, f.ID, f.CreatedAt.Format(time.RFC1123), f.Signature, site)
+	for _, addr := range to {
+		if err := s.Mailer.Send(ctx, core.Mail{To: addr, Subject: "Malware blocked: " + f.Name, Body: body}); err != nil {
+			s.Log.ErrorContext(ctx, "send malware notice", "file_id", f.ID, "err", err)
+		}
+	}
+}
+
+// RescanPending re-enqueues scans of files pending longer than RescanAfter
+// whose object exists.
+func (j Jobs) RescanPending(ctx context.Context) error {
+	s := j.S
+	pending, err := s.Store.PendingFiles(ctx, time.Now().Add(-s.Settings.RescanAfter), 500)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, f := range pending {
+		if f.UploadedAt == nil {
+			// Never confirmed: only worth a scan if the bytes did arrive.
+			if _, err := s.Clients.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &f.Bucket, Key: &f.ObjectKey}); err != nil {
+				continue
+			}
+		}
+		if err := s.EnqueueScan(ctx, f.TenantID, f.ID); err != nil {
+			return err
+		}
+		n++
+	}
+	if n > 0 {
+		s.Log.InfoContext(ctx, "re-enqueued pending scans", "files", n)
+	}
+	return nil
+}
+
+// ProvisionMissing provisions every tenant without a bucket: the way a new
+// tenant gets one without the sign-up path knowing about files.
+func (j Jobs) ProvisionMissing(ctx context.Context) error {
+	ids, err := j.S.Store.TenantsWithoutBucket(ctx, 100)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := j.S.ProvisionTenant(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Provision re-applies one tenant's bucket settings.
+func (j Jobs) Provision(ctx context.Context, p jobs.BucketPayload) error {
+	_, err := j.S.ProvisionTenant(ctx, p.TenantID)
+	return err
+}
+
+// AuditBuckets checks every provisioned bucket and logs each drift as an
+// error (alarmed on in CloudWatch). The job fails when any bucket drifted,
+// so the dead-letter queue shows it too.
+func (j Jobs) AuditBuckets(ctx context.Context) error {
+	findings, err := j.S.AuditAll(ctx)
+	if err != nil {
+		return err
+	}
+	var drifted []string
+	for _, f := range findings {
+		if f.Unverified {
+			j.S.Log.WarnContext(ctx, "bucket setting unverifiable", "bucket", f.Bucket, "setting", f.Setting, "problem", f.Problem)
+			continue
+		}
+		j.S.Log.ErrorContext(ctx, "bucket drift", "bucket", f.Bucket, "setting", f.Setting, "problem", f.Problem)
+		drifted = append(drifted, f.Bucket+": "+f.Setting)
+	}
+	if len(drifted) > 0 {
+		return fmt.Errorf("%d bucket settings drifted: %s", len(drifted), strings.Join(drifted, "; "))
+	}
+	return nil
+}
+
+// AuditAll audits every provisioned tenant bucket.
+func (s *Service) AuditAll(ctx context.Context) ([]Finding, error) {
+	buckets, err := s.Store.Buckets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := s.Provisioner()
+	var out []Finding
+	for _, b := range buckets {
+		fs, err := p.Audit(ctx, b.Bucket)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, fs...)
+	}
+	return out, nil
+}
