@@ -69,7 +69,35 @@ command -v jq >/dev/null || apt_install jq
 node_dir="$(bash "$here/install-node-clients.sh" "$cache/node-clients")"
 log "node clients in $node_dir"
 
+# clamd from Debian, started with our own clamd.conf and a database that
+# holds only an EICAR hex signature (no internet: no official databases).
+command -v clamd >/dev/null || [ -x /usr/sbin/clamd ] || apt_install clamav-daemon clamdscan
+command -v sigtool >/dev/null || apt_install clamav
+clamd_dir="$cache/clamav" clamd_port=3310
+bash "$here/clamd-start.sh" "$clamd_dir" "$clamd_port" 64M
+log "clamd: $(clamd --version 2>/dev/null | head -1) on 127.0.0.1:$clamd_port"
+
+# versitygw v1.8.0 (S3-compatible, verifies SigV4), built once into the
+# cache; a root user and a non-root app user (root ignores bucket policies).
+vgw="$cache/bin/versitygw"
+# go install stamps no version into the binary, so a file beside it does.
+if [ ! -x "$vgw" ] || [ "$(cat "$vgw.version" 2>/dev/null)" != v1.8.0 ]; then
+	log "building versitygw v1.8.0 (about a minute)"
+	mkdir -p "$cache/bin"
+	GOBIN="$cache/bin" GOFLAGS=-buildvcs=false go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 >&2
+	echo v1.8.0 >"$vgw.version"
+fi
+s3_port=7070
+bash "$here/versitygw-start.sh" "$vgw" "$cache/versitygw" "$s3_port" 7071
+log "versitygw: $(cat "$vgw.version") on 127.0.0.1:$s3_port"
+
 cat <<EXPORTS
+export PALISADE_TEST_S3_ENDPOINT='http://127.0.0.1:$s3_port'
+export PALISADE_TEST_S3_ACCESS_KEY='palisadeapp'
+export PALISADE_TEST_S3_SECRET_KEY='palisadeappsecret'
+export PALISADE_TEST_VERSITYGW='$vgw'
+export PALISADE_TEST_CLAMD_ADDR='tcp://127.0.0.1:$clamd_port'
+export PALISADE_TEST_CLAMD_DATABASE='$clamd_dir/db'
 export PALISADE_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/'
 export PALISADE_TEST_REDIS_URL='redis://127.0.0.1:6379/0'
 export PALISADE_TEST_CHROMIUM='$(command -v chromium)'
