@@ -31,6 +31,11 @@ roles:
   migrate     apply database migrations and exit
   audit       "audit verify [-json]" recomputes every audit chain and reports the first
               broken link of each; exits non-zero if one is broken
+  scan        S3 upload scanner: the AWS Lambda handler for EventBridge "Object Created"
+              events; outside Lambda, "scan -event FILE" scans the event in FILE once
+  files       "files audit-buckets [-json]" reports tenant buckets whose settings drifted
+              (versioning, encryption, public access, policy, lifecycle, notifications);
+              exits non-zero on drift
   dev         every role in one process on embedded defaults
   version     print the version
 
@@ -53,7 +58,7 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		return nil
 	case "dev":
 		return runDev(ctx, getenv, stdout, stderr)
-	case "api", "web", "hq", "realtime", "worker", "scheduler", "migrate", "audit":
+	case "api", "web", "hq", "realtime", "worker", "scheduler", "migrate", "audit", "scan", "files":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown role %q", role)
@@ -93,6 +98,10 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		return app.RunMigrate(ctx, cfg, log)
 	case "audit":
 		return auditCommand(ctx, cfg, rest, stdout)
+	case "scan":
+		return scanCommand(ctx, cfg, rest, getenv, log, stdout)
+	case "files":
+		return filesCommand(ctx, cfg, rest, log, stdout)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -70,4 +71,61 @@ func filesMailer(cfg config.Config, st *store.Store, log *slog.Logger) mail.Mail
 		return nil
 	}
 	return m
+}
+
+// ScanHandler is the Lambda's handler (`palisade scan`): scan, tag, and —
+// where the function can reach the database — record the result at once.
+// Without a database the tag alone is the verdict, and the scheduler's
+// rescan sweep adopts it into the files table without scanning again.
+func ScanHandler(ctx context.Context, cfg config.Config, log *slog.Logger) (scan.Handler, func(), error) {
+	if cfg.ClamdAddr == "" {
+		return scan.Handler{}, nil, &config.FieldError{Var: "CLAMD_ADDR", Msg: "the scanner needs clamd"}
+	}
+	var st *store.Store
+	closeFn := func() {}
+	if cfg.DBDSN != "" {
+		var err error
+		if st, err = OpenStore(ctx, cfg); err != nil {
+			return scan.Handler{}, nil, err
+		}
+		closeFn = func() { st.Close() }
+	}
+	settings := files.SettingsFrom(cfg, "")
+	clients, err := files.NewClients(ctx, settings)
+	if err != nil {
+		closeFn()
+		return scan.Handler{}, nil, err
+	}
+	h := scan.Handler{Scanner: &scan.Scanner{S3: clients.S3, Log: log,
+		Clamd: scan.Clamd{Addr: cfg.ClamdAddr, Timeout: cfg.ClamdTimeout, MaxStream: int64(cfg.ScanMaxBytes)}}}
+	if st != nil {
+		svc, err := NewFiles(ctx, cfg, st, nil, log)
+		if err != nil || svc == nil {
+			closeFn()
+			return scan.Handler{}, nil, fmt.Errorf("files service: %v", err)
+		}
+		h.OnResult = func(ctx context.Context, r scan.Result) error {
+			_, err := svc.Record(ctx, r)
+			return err
+		}
+	}
+	return h, closeFn, nil
+}
+
+// AuditBuckets is `palisade files audit-buckets`: every provisioned tenant
+// bucket checked against the settings Provision applies.
+func AuditBuckets(ctx context.Context, cfg config.Config, log *slog.Logger) ([]files.Finding, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	svc, err := NewFiles(ctx, cfg, st, nil, log)
+	if err != nil {
+		return nil, err
+	}
+	if svc == nil {
+		return nil, &config.FieldError{Var: "S3_ENDPOINT", Msg: "no object store configured (set it, or run in staging/production on AWS)"}
+	}
+	return svc.AuditAll(ctx)
 }

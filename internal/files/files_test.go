@@ -1,0 +1,236 @@
+package files_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/palisade-hq/palisade/internal/files"
+	"github.com/palisade-hq/palisade/internal/scan"
+	"github.com/palisade-hq/palisade/internal/testenv"
+)
+
+// The exact policy document: versitygw refuses tag-condition policies, so
+// this is where the deny-unless-Clean rule itself is pinned down.
+func TestPolicyDocument(t *testing.T) {
+	got, err := files.Policy("palisade-production-tenant-42", []string{
+		"arn:aws:iam::123456789012:role/palisade-production-scanner-scan",
+		"arn:aws:iam::123456789012:role/palisade-production-worker",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{
+  "Statement": [
+    {
+      "Action": "s3:*",
+      "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+      "Effect": "Deny",
+      "Principal": "*",
+      "Resource": ["arn:aws:s3:::palisade-production-tenant-42", "arn:aws:s3:::palisade-production-tenant-42/*"],
+      "Sid": "DenyInsecureTransport"
+    },
+    {
+      "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+      "Condition": {
+        "ArnNotEquals": {"aws:PrincipalArn": [
+          "arn:aws:iam::123456789012:role/palisade-production-scanner-scan",
+          "arn:aws:iam::123456789012:role/palisade-production-worker"
+        ]},
+        "StringNotEquals": {"s3:ExistingObjectTag/ScanStatus": "Clean"}
+      },
+      "Effect": "Deny",
+      "Principal": "*",
+      "Resource": "arn:aws:s3:::palisade-production-tenant-42/*",
+      "Sid": "DenyReadUnlessScannedClean"
+    }
+  ],
+  "Version": "2012-10-17"
+}`
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(want)); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != compact.String() {
+		t.Fatalf("policy:\n got %s\nwant %s", got, compact.String())
+	}
+	// Without exempt roles the deny has no exemption at all (fail closed).
+	bare, _ := files.Policy("b", nil)
+	if strings.Contains(string(bare), "ArnNotEquals") || !strings.Contains(string(bare), `"StringNotEquals":{"s3:ExistingObjectTag/ScanStatus":"Clean"}`) {
+		t.Fatalf("policy without exemptions: %s", bare)
+	}
+}
+
+func TestBucketNames(t *testing.T) {
+	s := files.Settings{BucketPrefix: "palisade-staging-tenant-"}
+	if got := s.BucketName(7); got != "palisade-staging-tenant-7" {
+		t.Fatalf("BucketName = %s", got)
+	}
+	for bucket, want := range map[string]int64{"palisade-staging-tenant-7": 7, "palisade-staging-tenant-07": 0, "palisade-staging-tenant-x": 0, "other-7": 0, "palisade-staging-tenant--1": 0} {
+		id, ok := s.TenantOfBucket(bucket)
+		if (want != 0) != ok || (ok && id != want) {
+			t.Errorf("TenantOfBucket(%q) = %d, %v; want %d", bucket, id, ok, want)
+		}
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for name, ok := range map[string]bool{"report.pdf": true, "Q3 — résumé.docx": true, "": false, "a/b": false, `a\b`: false, "..": false, "a\nb": false, strings.Repeat("x", 256): false} {
+		if _, err := files.ValidName(name); (err == nil) != ok {
+			t.Errorf("ValidName(%q) error = %v, want ok=%v", name, err, ok)
+		}
+	}
+}
+
+func clients(t *testing.T) (files.Settings, files.Clients) {
+	t.Helper()
+	env := testenv.S3(t)
+	s := files.Settings{Endpoint: env.Endpoint, Region: "us-east-1", AccessKey: env.AccessKey, SecretKey: env.SecretKey, PathStyle: true,
+		BucketPrefix: "pf-" + testenv.RandomName() + "-", ExemptRoleARNs: []string{"arn:aws:iam::123456789012:role/scanner"}}
+	c, err := files.NewClients(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
+// Provisioning on versitygw: what it implements is applied and read back
+// by the audit; what it lacks becomes a warning, never a silent success,
+// and the audit reports it as unverified or missing.
+func TestProvisionAndAudit(t *testing.T) {
+	ctx := context.Background()
+	s, c := clients(t)
+	p := &files.Provisioner{S3: c.S3, Settings: s, Log: testenv.Logger(t)}
+	bucket, warnings, err := p.Provision(ctx, 1)
+	if err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	if bucket != s.BucketPrefix+"1" {
+		t.Fatalf("bucket %s", bucket)
+	}
+	joined := strings.Join(warnings, "\n")
+	for _, w := range []string{"default encryption", "bucket policy"} {
+		if !strings.Contains(joined, w) {
+			t.Errorf("no warning about %s on versitygw; warnings:\n%s", w, joined)
+		}
+	}
+	// Running it again is harmless.
+	if _, _, err := p.Provision(ctx, 1); err != nil {
+		t.Fatalf("second provision: %v", err)
+	}
+	v, err := c.S3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: &bucket})
+	if err != nil || v.Status != types.BucketVersioningStatusEnabled {
+		t.Fatalf("versioning %v, %v", v, err)
+	}
+	findings, err := p.Audit(ctx, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySetting := map[string]files.Finding{}
+	for _, f := range findings {
+		bySetting[f.Setting] = f
+	}
+	if _, drift := bySetting["versioning"]; drift {
+		t.Errorf("versioning reported as drift: %+v", bySetting["versioning"])
+	}
+	if _, ok := bySetting["bucket policy"]; !ok {
+		t.Errorf("the missing policy was not reported: %+v", findings)
+	}
+	// Drift is noticed: suspend versioning behind the app's back.
+	if _, err := c.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &bucket,
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusSuspended}}); err != nil {
+		t.Fatal(err)
+	}
+	findings, _ = p.Audit(ctx, bucket)
+	found := false
+	for _, f := range findings {
+		if f.Setting == "versioning" && !f.Unverified && strings.Contains(f.Problem, "Suspended") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("suspended versioning not reported: %+v", findings)
+	}
+	gone, _ := p.Audit(ctx, s.BucketPrefix+"999")
+	if len(gone) != 1 || gone[0].Setting != "bucket" {
+		t.Fatalf("audit of a missing bucket: %+v", gone)
+	}
+}
+
+// The Lambda entry point, fed a real EventBridge "Object Created" event
+// (the AWS sample, with our bucket, key and version put in), against the
+// test S3 and clamd.
+func TestLambdaHandler(t *testing.T) {
+	ctx := context.Background()
+	s, c := clients(t)
+	p := &files.Provisioner{S3: c.S3, Settings: s, Log: testenv.Logger(t)}
+	bucket, _, err := p.Provision(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample, err := os.ReadFile("../scan/testdata/eventbridge-object-created.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := scan.Handler{Scanner: &scan.Scanner{S3: c.S3, Clamd: scan.Clamd{Addr: testenv.Clamd(t)}, Log: testenv.Logger(t)}}
+	var recorded []scan.Result
+	h.OnResult = func(_ context.Context, r scan.Result) error { recorded = append(recorded, r); return nil }
+	for key, want := range map[string]scan.Status{"clean.txt": scan.Clean, "dir/eicar.txt": scan.Infected} {
+		body := []byte("hello")
+		if want == scan.Infected {
+			body = testenv.EICAR()
+		}
+		put, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String(key), Body: bytes.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := strings.NewReplacer("BUCKET", bucket, `"KEY"`, `"`+key+`"`, "VERSION", aws.ToString(put.VersionId)).Replace(string(sample))
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal([]byte(raw), &ev); err != nil {
+			t.Fatal(err)
+		}
+		res, err := h.Handle(ctx, ev)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if res.Status != want || res.Cached {
+			t.Fatalf("%s: %+v, want %s", key, res, want)
+		}
+		st, err := scan.ReadStatus(ctx, c.S3, scan.Object{Bucket: bucket, Key: key, VersionID: aws.ToString(put.VersionId)})
+		if err != nil || st != want {
+			t.Fatalf("%s: tag %q, %v; want %s", key, st, err, want)
+		}
+		// The same event again (Lambda retries, EventBridge delivers at least
+		// once) does not stream the object twice.
+		again, err := h.Handle(ctx, ev)
+		if err != nil || !again.Cached || again.Status != want {
+			t.Fatalf("%s redelivered: %+v, %v", key, again, err)
+		}
+		if want == scan.Infected {
+			tags, _ := c.S3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: &bucket, Key: aws.String(key)})
+			q := false
+			for _, tg := range tags.TagSet {
+				q = q || (aws.ToString(tg.Key) == scan.QuarantineKey && aws.ToString(tg.Value) == "true")
+			}
+			if !q {
+				t.Errorf("infected object lacks the quarantine tag: %+v", tags.TagSet)
+			}
+		}
+	}
+	if len(recorded) != 4 {
+		t.Fatalf("OnResult ran %d times, want 4", len(recorded))
+	}
+	var ev events.EventBridgeEvent
+	_ = json.Unmarshal([]byte(`{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{}}`), &ev)
+	if _, err := h.Handle(ctx, ev); err == nil {
+		t.Fatal("a non-S3 event was accepted")
+	}
+}
