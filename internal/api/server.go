@@ -51,6 +51,10 @@ type Deps struct {
 	Files *files.Service
 	// S3WebhookToken authenticates the S3-compatible server's webhook.
 	S3WebhookToken string
+	// HQ holds the operators' limits (deletion grace, break-glass length).
+	HQ HQPolicy
+	// Scanner reports malware-scanner health to HQ; nil until wired.
+	Scanner ScannerProbe
 }
 
 // Server is the API.

@@ -102,6 +102,7 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 	s := api.New(api.Deps{
 		Files:            filesSvc,
 		S3WebhookToken:   cfg.S3WebhookToken,
+		HQ:               api.HQPolicy{DeletionGrace: cfg.HQDeletionGrace, BreakGlassMax: cfg.HQBreakGlassMax},
 		Store:            st,
 		Redis:            rdb,
 		RedisPrefix:      cfg.RedisPrefix,
@@ -159,7 +160,15 @@ func NewHQ(cfg config.Config, log *slog.Logger, m *obs.Metrics, health *httpx.He
 	if err != nil {
 		return nil, err
 	}
-	s := hq.New(hq.Deps{API: client, Hosts: tenancy.FromBaseURL(cfg.BaseURL), Log: log, Metrics: m, Views: views, Health: health, HSTS: cfg.Secure()})
+	targets, err := config.ParseHealthTargets(cfg.HealthTargets)
+	if err != nil {
+		return nil, &config.FieldError{Var: "HEALTH_TARGETS", Msg: err.Error()}
+	}
+	probes := make([]hq.HealthTarget, 0, len(targets))
+	for _, t := range targets {
+		probes = append(probes, hq.HealthTarget{Name: t.Name, URL: t.URL})
+	}
+	s := hq.New(hq.Deps{API: client, Hosts: tenancy.FromBaseURL(cfg.BaseURL), Log: log, Metrics: m, Views: views, Health: health, HSTS: cfg.Secure(), Targets: probes})
 	s.ReadyChecks(s.Health)
 	return s, nil
 }

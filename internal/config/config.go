@@ -116,6 +116,11 @@ type Config struct {
 	WorkerDrainTimeout time.Duration `env:"WORKER_DRAIN_TIMEOUT" default:"25s" help:"after SIGTERM, how long running jobs may finish before they are put back on their queue"`
 	SchedulerEvery     time.Duration `env:"SCHEDULER_EVERY" default:"0s" help:"tests and dev only: tick every periodic job at this interval instead of its cron spec; 0 uses the specs"`
 
+	// HQ: offboarding, break-glass and the health page.
+	HQDeletionGrace time.Duration `env:"HQ_DELETION_GRACE" default:"72h" help:"how long an approved tenant deletion waits before the worker deletes its rows and bucket; the request can be cancelled until then"`
+	HQBreakGlassMax time.Duration `env:"HQ_BREAK_GLASS_MAX" default:"4h" help:"longest time limit an operator may ask for on break-glass access to a tenant's content"`
+	HealthTargets   string        `env:"HEALTH_TARGETS" default:"" help:"comma-separated name=url of each role's readiness endpoint (api=http://api:8000/readyz,web=…) that HQ's health page polls"`
+
 	// Dev-only seed accounts; generated when empty.
 	DevOwnerEmail       string `env:"DEV_OWNER_EMAIL" default:"owner@acme.test"`
 	DevOwnerPassword    string `env:"DEV_OWNER_PASSWORD" default:"" secret:"true"`
@@ -332,7 +337,49 @@ func (c Config) Validate() error {
 	if c.FilesRescanAfter < time.Second || c.ClamdTimeout < time.Second {
 		bad("FILES_RESCAN_AFTER", "FILES_RESCAN_AFTER and CLAMD_TIMEOUT must be at least 1s")
 	}
+	if c.HQDeletionGrace < 0 {
+		bad("HQ_DELETION_GRACE", "must not be negative")
+	}
+	if c.HQBreakGlassMax < time.Minute || c.HQBreakGlassMax > 24*time.Hour {
+		bad("HQ_BREAK_GLASS_MAX", "must be between 1m and 24h")
+	}
+	if _, err := ParseHealthTargets(c.HealthTargets); err != nil {
+		bad("HEALTH_TARGETS", "%v", err)
+	}
 	return errors.Join(errs...)
+}
+
+// HealthTarget is one role's readiness endpoint for HQ's health page.
+type HealthTarget struct {
+	Name, URL string
+}
+
+// ParseHealthTargets reads "name=url,name=url"; names must be unique and
+// URLs absolute http(s).
+func ParseHealthTargets(v string) ([]HealthTarget, error) {
+	var out []HealthTarget
+	seen := map[string]bool{}
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, raw, ok := strings.Cut(part, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%q is not name=url", part)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("%q is named twice", name)
+		}
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s: %q is not an http(s) URL", name, raw)
+		}
+		seen[name] = true
+		out = append(out, HealthTarget{Name: name, URL: u.String()})
+	}
+	return out, nil
 }
 
 // RequireDB and RequireRedis are called by roles that need them, so the error

@@ -29,6 +29,8 @@ type Deps struct {
 	Views   *ui.Renderer
 	Health  *httpx.Health
 	HSTS    bool
+	// Targets are the roles' readiness endpoints the health page polls.
+	Targets []HealthTarget
 }
 
 // Server is the HQ site.
@@ -88,9 +90,9 @@ func (s *Server) routes(m *http.ServeMux) {
 		s.Views.Render(w, http.StatusOK, "logout", s.page(o, "Log out"))
 	}))
 	m.HandleFunc("POST /logout", s.logoutSubmit)
-	m.HandleFunc("GET /tenants", s.authed(s.tenantsPage))
-	m.HandleFunc("POST /tenants", s.authed(s.createTenant))
-	m.HandleFunc("GET /tenants/{id}", s.authed(s.tenantPage))
+	m.HandleFunc("GET /tenants", s.authed(s.consoleTenants))
+	m.HandleFunc("POST /tenants", s.authed(s.consoleCreateTenant))
+	m.HandleFunc("GET /tenants/{id}", s.authed(s.consoleTenant))
 	m.HandleFunc("POST /tenants/{id}/suspend", s.authed(s.suspend))
 	m.HandleFunc("POST /tenants/{id}/reactivate", s.authed(s.reactivate))
 	m.HandleFunc("GET /audit", s.authed(s.auditPage))
@@ -98,7 +100,8 @@ func (s *Server) routes(m *http.ServeMux) {
 	m.HandleFunc("GET /queues", s.authed(s.queuesPage))
 	m.HandleFunc("POST /queues/{queue}/dead/{id}/retry", s.authed(s.retryDeadJob))
 	m.HandleFunc("POST /queues/{queue}/dead/{id}/delete", s.authed(s.deleteDeadJob))
-	m.HandleFunc("GET /health", s.authed(s.healthPage))
+	m.HandleFunc("GET /health", s.authed(s.consoleHealth))
+	s.consoleRoutes(m)
 	m.HandleFunc("GET /mfa", s.mfaPage)
 	m.HandleFunc("POST /mfa", s.mfaSubmit)
 	m.HandleFunc("GET /mfa/setup", s.mfaSetupPage)

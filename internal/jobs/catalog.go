@@ -66,11 +66,51 @@ type FileJobs interface {
 	AuditBuckets(ctx context.Context) error
 }
 
+// DeleteDueTenants carries out approved tenant deletions whose grace
+// period is over (HQ's four-eyes offboarding). Idempotent: a finished
+// deletion is skipped, and deleting a gone bucket succeeds.
+var DeleteDueTenants = Define[Empty]("tenants.delete_due", Options{Queue: QueueLow, MaxAttempts: 5, Timeout: 30 * time.Minute, Backoff: Backoff{Base: time.Minute, Max: 30 * time.Minute}})
+
+// TenantDataDeleter removes a tenant's objects outside the database: every
+// object version in its bucket, then the bucket. The files feature
+// implements it; it must succeed when the bucket is already gone.
+type TenantDataDeleter interface {
+	DeleteTenantData(ctx context.Context, tenantID int64) error
+}
+
+// deleteDueTenants runs each due deletion: the bucket first, so a failure
+// there leaves the rows (and the request) for the next attempt, then the
+// rows with the final audit event.
+func deleteDueTenants(ctx context.Context, d Deps) error {
+	if d.Store == nil {
+		return Permanent(fmt.Errorf("no database configured on this worker"))
+	}
+	due, err := d.Store.DueTenantDeletions(ctx, d.Now(), 20)
+	if err != nil {
+		return err
+	}
+	for _, del := range due {
+		note := "bucket: no object store configured, nothing to delete"
+		if d.TenantData != nil {
+			if err := d.TenantData.DeleteTenantData(ctx, del.TenantID); err != nil {
+				return fmt.Errorf("delete tenant %d objects: %w", del.TenantID, err)
+			}
+			note = "bucket: every object version and the bucket deleted"
+		}
+		if err := d.Store.DeleteTenantRows(ctx, del.ID, note); err != nil {
+			return fmt.Errorf("delete tenant %d rows: %w", del.TenantID, err)
+		}
+		d.Log.InfoContext(ctx, "tenant deleted", "tenant_id", del.TenantID, "deletion_id", del.ID)
+	}
+	return nil
+}
+
 // Schedule is every periodic job, in UTC. The scheduler role enqueues
 // these and nothing else.
 func Schedule() []Periodic {
 	return []Periodic{
 		Every("17 * * * *", PurgeExpired, Empty{}),
+		Every("*/5 * * * *", DeleteDueTenants, Empty{}),
 		Every("41 3 * * *", VerifyAuditTrail, Empty{}),
 		Every("* * * * *", Heartbeat, Empty{}),
 		Every("*/2 * * * *", RescanPendingFiles, Empty{}),
@@ -107,6 +147,9 @@ type Deps struct {
 	// Files runs the files jobs; nil where no object store is configured,
 	// and then those jobs fail permanently saying so.
 	Files FileJobs
+	// TenantData deletes offboarded tenants' buckets; nil where no object
+	// store is configured, and then only the rows are deleted.
+	TenantData TenantDataDeleter
 }
 
 // Register wires every handler. The worker role calls it once.
@@ -147,6 +190,7 @@ func Register(r *Registry, d Deps) {
 	})
 	registerRealtime(r, d)
 	registerFiles(r, d)
+	Handle(r, DeleteDueTenants, func(ctx context.Context, _ Empty) error { return deleteDueTenants(ctx, d) })
 }
 
 func registerFiles(r *Registry, d Deps) {

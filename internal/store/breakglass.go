@@ -54,7 +54,7 @@ func (ts *TenantStore) OpenBreakGlass(ctx context.Context, operatorID int64, rea
 		b = BreakGlass{ID: id, TenantID: ts.tenantID, OperatorID: operatorID, Reason: reason, CreatedAt: fromMillis(now), ExpiresAt: fromMillis(exp)}
 		ev.TenantID, ev.Target = &ts.tenantID, "tenant:"+t.Slug
 		ev.Detail = fmt.Sprintf("content access until %s: %s", b.ExpiresAt.Format(time.RFC3339), reason)
-		return ts.s.audit(ctx, tx, ev)
+		return ts.s.auditOperator(ctx, tx, ev)
 	})
 	return b, err
 }

@@ -56,3 +56,34 @@ func (s *Store) SetOperatorStatus(ctx context.Context, id int64, status string, 
 	})
 	return o, err
 }
+
+// auditOperator records an operator's action on a tenant twice in one
+// transaction: on the tenant's chain, where its owner sees it, and on the
+// platform chain, which holds every operator action in one sequence. The
+// tenant head is always locked before the platform head, so two such
+// appends cannot deadlock.
+func (s *Store) auditOperator(ctx context.Context, tx *sql.Tx, ev core.AuditEvent) error {
+	if err := s.audit(ctx, tx, ev); err != nil {
+		return err
+	}
+	if ev.TenantID == nil {
+		return nil
+	}
+	platform := ev
+	platform.TenantID = nil
+	platform.Target = fmt.Sprintf("tenant:%d %s", *ev.TenantID, ev.Target)
+	return s.audit(ctx, tx, platform)
+}
+
+// LastAuditVerification is the newest `audit verify` result on the
+// platform chain, or core.ErrNotFound if none ran yet.
+func (s *Store) LastAuditVerification(ctx context.Context) (core.AuditEvent, error) {
+	evs, err := collectAudit(s.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_events WHERE tenant_id IS NULL AND action = 'audit.verify' ORDER BY id DESC LIMIT 1`))
+	if err != nil {
+		return core.AuditEvent{}, err
+	}
+	if len(evs) == 0 {
+		return core.AuditEvent{}, core.ErrNotFound
+	}
+	return evs[0], nil
+}

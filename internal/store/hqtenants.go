@@ -148,7 +148,7 @@ func (s *Store) UpdateTenant(ctx context.Context, id int64, name, plan string, e
 		t.Name, t.Plan = name, plan
 		ev.TenantID, ev.Target = &t.ID, "tenant:"+t.Slug
 		ev.Detail = fmt.Sprintf("name %q -> %q; plan %s -> %s", old.Name, name, old.Plan, plan)
-		return s.audit(ctx, tx, ev)
+		return s.auditOperator(ctx, tx, ev)
 	})
 	return t, err
 }

@@ -87,7 +87,7 @@ func (s *Store) RequestTenantDeletion(ctx context.Context, tenantID, operatorID 
 		}
 		d = TenantDeletion{ID: id, TenantID: t.ID, TenantSlug: t.Slug, Reason: reason, Status: DeletionPending, RequestedBy: operatorID, RequestedAt: fromMillis(now)}
 		ev.TenantID, ev.Target, ev.Detail = &t.ID, "tenant:"+t.Slug, reason
-		return s.audit(ctx, tx, ev)
+		return s.auditOperator(ctx, tx, ev)
 	})
 	return d, err
 }
@@ -119,7 +119,7 @@ func (s *Store) ApproveTenantDeletion(ctx context.Context, tenantID, approverID 
 		d.ApprovedAt, d.DeleteAfter = &at, &due
 		ev.TenantID, ev.Target = &d.TenantID, "tenant:"+d.TenantSlug
 		ev.Detail = fmt.Sprintf("deletion %d approved; rows are deleted after %s", d.ID, due.Format(time.RFC3339))
-		return s.audit(ctx, tx, ev)
+		return s.auditOperator(ctx, tx, ev)
 	})
 	return d, err
 }
@@ -136,7 +136,7 @@ func (s *Store) CancelTenantDeletion(ctx context.Context, tenantID int64, ev cor
 		}
 		ev.TenantID, ev.Target = &d.TenantID, "tenant:"+d.TenantSlug
 		ev.Detail = fmt.Sprintf("deletion %d cancelled", d.ID)
-		return s.audit(ctx, tx, ev)
+		return s.auditOperator(ctx, tx, ev)
 	})
 }
 
@@ -234,7 +234,7 @@ func (s *Store) DeleteTenantRows(ctx context.Context, deletionID int64, bucketNo
 		}
 		ev := core.AuditEvent{TenantID: &d.TenantID, ActorType: "system", Action: "tenant.deleted", Target: "tenant:" + d.TenantSlug,
 			Detail: fmt.Sprintf("deletion %d: tenant row removed (%d), %d users without other memberships removed; %s", d.ID, n, len(orphans), bucketNote)}
-		return s.audit(ctx, tx, ev)
+		return s.auditOperator(ctx, tx, ev)
 	})
 }
 
