@@ -140,7 +140,7 @@ func NewWeb(cfg config.Config, log *slog.Logger, m *obs.Metrics, health *httpx.H
 	}
 	hosts := tenancy.FromBaseURL(cfg.BaseURL)
 	s := web.New(web.Deps{API: client, Hosts: hosts, Log: log, Metrics: m, Views: views, Health: health, HSTS: cfg.Secure(),
-		RealtimeURL: RealtimePublicURL(cfg, hosts), RealtimeKey: cfg.RealtimeAppKey})
+		RealtimeURL: RealtimePublicURL(cfg, hosts), RealtimeKey: cfg.RealtimeAppKey, UploadOrigin: UploadOrigin(cfg)})
 	s.ReadyChecks(s.Health)
 	return s, nil
 }

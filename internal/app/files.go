@@ -129,3 +129,12 @@ func AuditBuckets(ctx context.Context, cfg config.Config, log *slog.Logger) ([]f
 	}
 	return svc.AuditAll(ctx)
 }
+
+// UploadOrigin is the object store origin the web CSP must let browsers
+// reach, or "" without an object store.
+func UploadOrigin(cfg config.Config) string {
+	if !files.Configured(cfg) {
+		return ""
+	}
+	return files.SettingsFrom(cfg, "").PublicOrigin()
+}

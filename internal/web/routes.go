@@ -31,6 +31,9 @@ func (s *Server) routes() {
 	t.HandleFunc("GET /password/reset", s.gate(s.resetPage))
 	t.HandleFunc("POST /password/reset", s.gate(s.resetSubmit))
 	t.HandleFunc("GET /audit", s.gate(s.auditPage))
+	t.HandleFunc("GET /files", s.gate(s.filesPage))
+	t.HandleFunc("GET /files/{id}/download", s.gate(s.fileDownload))
+	t.HandleFunc("POST /files/{id}/delete", s.gate(s.fileDelete))
 	t.HandleFunc("GET /mfa", s.gate(s.mfaPage))
 	t.HandleFunc("POST /mfa", s.gate(s.mfaSubmit))
 	t.HandleFunc("GET /mfa/setup", s.gate(s.mfaSetupPage))
@@ -110,6 +113,7 @@ var flashes = map[string]string{
 	"logged_out":       "You are logged out.",
 	"password_changed": "Your password was changed. Log in with it now.",
 	"reset_sent":       "If an account exists for that address, a reset link is on its way.",
+	"file_deleted":     "File deleted.",
 }
 
 func flash(r *http.Request) string { return flashes[r.URL.Query().Get("flash")] }

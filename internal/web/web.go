@@ -33,6 +33,9 @@ type Deps struct {
 	// the member's live channel; an empty key leaves pages static.
 	RealtimeURL string
 	RealtimeKey string
+	// UploadOrigin is the object store origin browsers PUT uploads to (a
+	// presigned URL); the CSP's connect-src must allow it.
+	UploadOrigin string
 }
 
 // Server serves both the tenant sites and the apex sign-up site.
@@ -56,7 +59,7 @@ func New(d Deps) *Server {
 	s.Health.Register(root)
 	root.Handle("/static/", ui.Static())
 	root.Handle("/", csrf.Handler(http.HandlerFunc(s.dispatch)))
-	tenantCSP := csp(d.RealtimeURL, "'self'")
+	tenantCSP := csp(strings.TrimSpace(d.RealtimeURL+" "+d.UploadOrigin), "'self'")
 	apexCSP := csp(d.RealtimeURL, "'self' "+d.Hosts.TenantWildcard())
 	s.handler = httpx.Chain(root,
 		httpx.Recover(d.Log),

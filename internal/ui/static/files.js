@@ -1,0 +1,115 @@
+// Files page: uploads go straight from the browser to the object store with
+// a presigned PUT (progress bar), then the API is told the upload is
+// complete; scan results arrive over the member's realtime channel and the
+// tenant's files channel, and turn "Pending scan" into "Clean" (download
+// enabled) or "Blocked" without a reload. Listing and downloading work
+// without this script.
+(function () {
+  "use strict";
+  var table = document.getElementById("files");
+  var form = document.getElementById("upload-form");
+  if (!table || !form) { return; }
+  var tbody = table.tBodies[0];
+  var labels = { pending: "Pending scan", clean: "Clean", infected: "Blocked: malware found", error: "Blocked: could not be scanned" };
+  // Results that arrive before their row exists (a fast scan) wait here.
+  var early = {};
+
+  function rowOf(id) { return tbody.querySelector('tr[data-file-id="' + id + '"]'); }
+
+  function setStatus(id, status) {
+    var row = rowOf(id);
+    if (!row) { early[id] = status; return; }
+    var badge = row.querySelector(".badge");
+    badge.className = "badge scan-" + status;
+    badge.setAttribute("data-status", status);
+    badge.textContent = labels[status] || labels.pending;
+    var dl = row.querySelector(".download");
+    if (status === "clean" && dl.tagName !== "A") {
+      var a = document.createElement("a");
+      a.className = "download";
+      a.href = "/files/" + id + "/download";
+      a.textContent = "Download";
+      dl.replaceWith(a);
+    }
+  }
+
+  function addRow(file) {
+    var empty = tbody.querySelector("tr.empty");
+    if (empty) { empty.remove(); }
+    var tr = document.createElement("tr");
+    tr.setAttribute("data-file-id", String(file.id));
+    var name = document.createElement("td"); name.className = "name"; name.textContent = file.name;
+    var size = document.createElement("td"); size.textContent = file.size + " bytes";
+    var st = document.createElement("td");
+    var badge = document.createElement("span"); badge.className = "badge"; st.appendChild(badge);
+    var act = document.createElement("td"); act.className = "actions";
+    var dl = document.createElement("span"); dl.className = "download disabled"; dl.setAttribute("aria-disabled", "true"); dl.textContent = "Download";
+    act.appendChild(dl);
+    tr.append(name, size, st, act);
+    tbody.insertBefore(tr, tbody.firstChild);
+    setStatus(file.id, early[file.id] || file.status);
+  }
+
+  function api(method, path, body) {
+    return fetch(path, {
+      method: method, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok) { throw new Error(j && j.error ? j.error.message : "request failed (" + r.status + ")"); }
+        return j;
+      });
+    });
+  }
+
+  var stateBox = document.getElementById("upload-state");
+  var bar = document.getElementById("upload-progress");
+  var text = document.getElementById("upload-text");
+  function say(msg) { stateBox.hidden = false; text.textContent = msg; }
+
+  function put(upload, file) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("PUT", upload.url);
+      Object.keys(upload.headers || {}).forEach(function (k) { xhr.setRequestHeader(k, upload.headers[k]); });
+      xhr.upload.onprogress = function (e) { if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); } };
+      xhr.onload = function () { if (xhr.status >= 200 && xhr.status < 300) { bar.value = 100; resolve(); } else { reject(new Error("storage refused the upload (" + xhr.status + ")")); } };
+      xhr.onerror = function () { reject(new Error("the upload did not reach storage")); };
+      xhr.send(file);
+    });
+  }
+
+  form.hidden = false;
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var input = document.getElementById("file-input");
+    var file = input.files && input.files[0];
+    if (!file) { return; }
+    var button = document.getElementById("upload-submit");
+    button.disabled = true;
+    bar.value = 0;
+    say("Uploading " + file.name + "…");
+    var created;
+    api("POST", "/api/files/upload-url", { name: file.name, size: file.size, content_type: file.type || "application/octet-stream" })
+      .then(function (res) { created = res.file; return put(res.upload, file); })
+      .then(function () { return api("POST", "/api/files/" + created.id + "/complete"); })
+      .then(function (res) { addRow(res.file); say("Uploaded " + file.name + "; scanning for malware."); form.reset(); })
+      .catch(function (err) { say("Upload failed: " + err.message); })
+      .then(function () { button.disabled = false; });
+  });
+
+  function listen(channel) {
+    channel.listen(".file.scanned", function (e) { if (e && e.id) { setStatus(e.id, e.status); } });
+  }
+  function onRealtime(ev) {
+    listen(ev.detail.channel);
+    listen(ev.detail.echo.private("tenant." + table.getAttribute("data-tenant") + ".files"));
+  }
+  if (window.palisadeEcho) {
+    listen(window.palisadeEcho.private("tenant." + table.getAttribute("data-tenant") + ".user." + table.getAttribute("data-user")));
+    listen(window.palisadeEcho.private("tenant." + table.getAttribute("data-tenant") + ".files"));
+  } else {
+    document.addEventListener("palisade:realtime", onRealtime, { once: true });
+  }
+})();

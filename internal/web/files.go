@@ -1,0 +1,99 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/palisade-hq/palisade/internal/bff"
+	"github.com/palisade-hq/palisade/internal/ui"
+)
+
+// fileRow is one file as the files page shows it.
+type fileRow struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	Status      string `json:"status"`
+	UploaderID  int64  `json:"uploader_id"`
+}
+
+// Badge is the words a status shows as; the JS uses the same ones.
+func (f fileRow) Badge() string {
+	switch f.Status {
+	case "clean":
+		return "Clean"
+	case "infected":
+		return "Blocked: malware found"
+	case "error":
+		return "Blocked: could not be scanned"
+	default:
+		return "Pending scan"
+	}
+}
+
+type filesData struct {
+	Files    []fileRow
+	TenantID int64
+	UserID   int64
+	Manager  bool
+}
+
+// filesPage lists the tenant's files. Listing and downloading work without
+// JavaScript; uploading needs it, because the browser PUTs straight to the
+// object store with a progress bar.
+func (s *Server) filesPage(w http.ResponseWriter, r *http.Request, t tenantInfo) {
+	m, err := s.me(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var list struct {
+		Files []fileRow `json:"files"`
+	}
+	if err := s.API.Call(w, r, http.MethodGet, "/api/files?limit=200", nil, &list); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.page(t, m, "Files")
+	p.Flash = flash(r)
+	p.Data = filesData{Files: list.Files, TenantID: t.ID, UserID: m.User.ID, Manager: m.Role.CanManageMembers()}
+	s.Views.Render(w, http.StatusOK, "files", p)
+}
+
+// fileDownload sends the browser to a short-lived presigned URL, or shows
+// why the file cannot be had (still scanning, or blocked).
+func (s *Server) fileDownload(w http.ResponseWriter, r *http.Request, t tenantInfo) {
+	id := r.PathValue("id")
+	var out struct {
+		Download struct {
+			URL string `json:"url"`
+		} `json:"download"`
+	}
+	err := s.API.Call(w, r, http.MethodGet, "/api/files/download-url?file_id="+url.QueryEscape(id), nil, &out)
+	if e, ok := bff.AsAPIError(err); ok && (e.Status == http.StatusConflict || e.Status == http.StatusForbidden) && e.Code != "tenant_suspended" {
+		title := "Not available yet"
+		if e.Status == http.StatusForbidden {
+			title = "Download blocked"
+		}
+		s.Views.Render(w, e.Status, "message", ui.Page{Title: title, Site: "web", Tenant: t.Name, Data: e.Message})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// No-store: a cached redirect would outlive the URL's expiry and the
+	// audit record of who fetched it.
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, out.Download.URL, http.StatusSeeOther)
+}
+
+func (s *Server) fileDelete(w http.ResponseWriter, r *http.Request, t tenantInfo) {
+	if err := s.API.Call(w, r, http.MethodDelete, fmt.Sprintf("/api/files/%s", url.PathEscape(r.PathValue("id"))), nil, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	redirectFlash(w, r, "/files", "file_deleted")
+}
