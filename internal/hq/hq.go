@@ -3,12 +3,9 @@
 package hq
 
 import (
-	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -189,87 +186,12 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login?flash=logged_out", http.StatusSeeOther)
 }
 
-type tenantsData struct {
-	Tenants []core.Tenant `json:"tenants"`
-	Total   int           `json:"total"`
-	Page    int           `json:"page"`
-	PerPage int           `json:"per_page"`
-	Query   string        `json:"-"`
-	Status  string        `json:"-"`
-	More    bool          `json:"-"`
-}
-
-func (s *Server) tenantsPage(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	s.renderTenants(w, r, o, http.StatusOK, "", nil)
-}
-
-func (s *Server) renderTenants(w http.ResponseWriter, r *http.Request, o core.Operator, status int, errMsg string, form map[string]string) {
-	q := r.URL.Query()
-	v := url.Values{}
-	for _, k := range []string{"q", "status", "page"} {
-		if q.Get(k) != "" {
-			v.Set(k, q.Get(k))
-		}
-	}
-	var d tenantsData
-	if err := s.API.Call(w, r, http.MethodGet, "/api/hq/tenants?"+v.Encode(), nil, &d); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	d.Query, d.Status, d.More = q.Get("q"), q.Get("status"), d.Page*d.PerPage < d.Total
-	p := s.page(o, "Tenants")
-	p.Data, p.Error, p.Form = d, errMsg, form
-	s.Views.Render(w, status, "hq_tenants", p)
-}
-
-func (s *Server) createTenant(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		s.renderTenants(w, r, o, http.StatusBadRequest, "the form could not be read", nil)
-		return
-	}
-	body := map[string]string{"slug": r.PostForm.Get("slug"), "name": r.PostForm.Get("name")}
-	var out struct {
-		Tenant core.Tenant `json:"tenant"`
-	}
-	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/tenants", body, &out); err != nil {
-		if e, ok := bff.AsAPIError(err); ok && e.Status < 500 && e.Status != http.StatusUnauthorized {
-			s.renderTenants(w, r, o, e.Status, e.Message, body)
-			return
-		}
-		s.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/tenants/"+strconv.FormatInt(out.Tenant.ID, 10), http.StatusSeeOther)
-}
-
-type tenantData struct {
-	Tenant  core.Tenant   `json:"tenant"`
-	Members []core.Member `json:"members"`
-}
-
 func tenantPath(r *http.Request) (string, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return "", false
 	}
 	return "/api/hq/tenants/" + strconv.FormatInt(id, 10), true
-}
-
-func (s *Server) tenantPage(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	path, ok := tenantPath(r)
-	if !ok {
-		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "hq", Data: "No such tenant."})
-		return
-	}
-	var d tenantData
-	if err := s.API.Call(w, r, http.MethodGet, path, nil, &d); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := s.page(o, d.Tenant.Name)
-	p.Data = d
-	s.Views.Render(w, http.StatusOK, "hq_tenant", p)
 }
 
 func (s *Server) suspend(w http.ResponseWriter, r *http.Request, o core.Operator) {
@@ -333,44 +255,4 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, o core.Opera
 	p := s.page(o, "Outbox")
 	p.Data = d.Messages
 	s.Views.Render(w, http.StatusOK, "hq_outbox", p)
-}
-
-type healthRow struct {
-	Component, Check, State string
-	OK                      bool
-}
-
-// healthPage shows what HQ can see of the platform now: the API's own
-// readiness checks. The full role view arrives with the jobs and HQ issues.
-func (s *Server) healthPage(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	rows := []healthRow{{Component: "hq", Check: "process", State: "ok", OK: true}}
-	ready, err := s.apiReadiness(r.Context())
-	if err != nil {
-		rows = append(rows, healthRow{Component: "api", Check: "readyz", State: err.Error()})
-	} else {
-		for name, state := range ready.Checks {
-			rows = append(rows, healthRow{Component: "api", Check: name, State: state, OK: state == "ok"})
-		}
-		sort.Slice(rows, func(i, j int) bool { return rows[i].Component+rows[i].Check < rows[j].Component+rows[j].Check })
-	}
-	p := s.page(o, "Health")
-	p.Data = rows
-	s.Views.Render(w, http.StatusOK, "hq_health", p)
-}
-
-func (s *Server) apiReadiness(ctx context.Context) (httpx.Ready, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.API.Base.String()+"/readyz", nil)
-	if err != nil {
-		return httpx.Ready{}, err
-	}
-	resp, err := s.API.HTTP.Do(req)
-	if err != nil {
-		return httpx.Ready{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if err != nil {
-		return httpx.Ready{}, err
-	}
-	return httpx.DecodeReady(b)
 }
