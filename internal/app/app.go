@@ -168,7 +168,11 @@ func NewHQ(cfg config.Config, log *slog.Logger, m *obs.Metrics, health *httpx.He
 	for _, t := range targets {
 		probes = append(probes, hq.HealthTarget{Name: t.Name, URL: t.URL})
 	}
-	s := hq.New(hq.Deps{API: client, Hosts: tenancy.FromBaseURL(cfg.BaseURL), Log: log, Metrics: m, Views: views, Health: health, HSTS: cfg.Secure(), Targets: probes})
+	rtMetrics, err := config.ParseURLList(cfg.HealthRealtimeMetrics)
+	if err != nil {
+		return nil, &config.FieldError{Var: "HEALTH_REALTIME_METRICS", Msg: err.Error()}
+	}
+	s := hq.New(hq.Deps{API: client, Hosts: tenancy.FromBaseURL(cfg.BaseURL), Log: log, Metrics: m, Views: views, Health: health, HSTS: cfg.Secure(), Targets: probes, RealtimeMetrics: rtMetrics})
 	s.ReadyChecks(s.Health)
 	return s, nil
 }

@@ -117,9 +117,10 @@ type Config struct {
 	SchedulerEvery     time.Duration `env:"SCHEDULER_EVERY" default:"0s" help:"tests and dev only: tick every periodic job at this interval instead of its cron spec; 0 uses the specs"`
 
 	// HQ: offboarding, break-glass and the health page.
-	HQDeletionGrace time.Duration `env:"HQ_DELETION_GRACE" default:"72h" help:"how long an approved tenant deletion waits before the worker deletes its rows and bucket; the request can be cancelled until then"`
-	HQBreakGlassMax time.Duration `env:"HQ_BREAK_GLASS_MAX" default:"4h" help:"longest time limit an operator may ask for on break-glass access to a tenant's content"`
-	HealthTargets   string        `env:"HEALTH_TARGETS" default:"" help:"comma-separated name=url of each role's readiness endpoint (api=http://api:8000/readyz,web=…) that HQ's health page polls"`
+	HQDeletionGrace       time.Duration `env:"HQ_DELETION_GRACE" default:"72h" help:"how long an approved tenant deletion waits before the worker deletes its rows and bucket; the request can be cancelled until then"`
+	HQBreakGlassMax       time.Duration `env:"HQ_BREAK_GLASS_MAX" default:"4h" help:"longest time limit an operator may ask for on break-glass access to a tenant's content"`
+	HealthTargets         string        `env:"HEALTH_TARGETS" default:"" help:"comma-separated name=url of each role's readiness endpoint (api=http://api:8000/readyz,web=…) that HQ's health page polls"`
+	HealthRealtimeMetrics string        `env:"HEALTH_REALTIME_METRICS" default:"" help:"comma-separated /metrics URLs of the realtime replicas; HQ's health page sums their open connections"`
 
 	// Dev-only seed accounts; generated when empty.
 	DevOwnerEmail       string `env:"DEV_OWNER_EMAIL" default:"owner@acme.test"`
@@ -346,7 +347,26 @@ func (c Config) Validate() error {
 	if _, err := ParseHealthTargets(c.HealthTargets); err != nil {
 		bad("HEALTH_TARGETS", "%v", err)
 	}
+	if _, err := ParseURLList(c.HealthRealtimeMetrics); err != nil {
+		bad("HEALTH_REALTIME_METRICS", "%v", err)
+	}
 	return errors.Join(errs...)
+}
+
+// ParseURLList reads a comma-separated list of absolute http(s) URLs.
+func ParseURLList(v string) ([]string, error) {
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		u, err := url.Parse(part)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%q is not an http(s) URL", part)
+		}
+		out = append(out, u.String())
+	}
+	return out, nil
 }
 
 // HealthTarget is one role's readiness endpoint for HQ's health page.

@@ -6,16 +6,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 	"github.com/pquerna/otp/totp"
 
 	"github.com/palisade-hq/palisade/internal/app"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/jobs"
+	"github.com/palisade-hq/palisade/internal/obs"
 	"github.com/palisade-hq/palisade/internal/testenv"
 )
 
@@ -180,13 +183,57 @@ func TestBrowserHQHealthShowsRoleDown(t *testing.T) {
 	h.Register(mux)
 	worker := httptest.NewServer(mux)
 	t.Cleanup(worker.Close)
-	s := testenv.NewStack(t, "sqlite", map[string]string{"PALISADE_HEALTH_TARGETS": "worker=" + worker.URL + "/readyz"})
+	// A realtime replica's /metrics; its server is built once the stack's
+	// configuration exists.
+	var metrics atomic.Pointer[http.Handler]
+	rtMetrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := metrics.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(rtMetrics.Close)
+	s := testenv.NewStack(t, "sqlite", map[string]string{
+		"PALISADE_HEALTH_TARGETS":          "worker=" + worker.URL + "/readyz",
+		"PALISADE_HEALTH_REALTIME_METRICS": rtMetrics.URL + "/metrics",
+	})
+	rdb, err := app.OpenRedis(context.Background(), s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	m := obs.NewMetrics()
+	rt, err := app.NewRealtime(s.Config, rdb, testenv.Logger(t), m.Registry, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtSrv := httptest.NewServer(app.RealtimeHandler(rt, &httpx.Health{}))
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = rt.Shutdown(sctx)
+		rtSrv.Close()
+	})
+	mh := m.Handler()
+	metrics.Store(&mh)
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(rtSrv.URL, "http")+"/app/"+s.Config.RealtimeAppKey+"?protocol=7", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	if _, msg, err := ws.ReadMessage(); err != nil || !strings.Contains(string(msg), "pusher:connection_established") {
+		t.Fatalf("realtime handshake: %s %v", msg, err)
+	}
+
 	ctx := browser(t)
 	hqLogin(t, ctx, s, "ops@palisade.test")
-
 	step(t, ctx, "health", chromedp.Navigate(s.URL("admin.localhost", "/health")))
 	if got := textOf(t, ctx, `tr[data-role="worker"]`); !strings.Contains(got, "ready") {
 		t.Fatalf("worker while up: %q", got)
+	}
+	if got := textOf(t, ctx, "#realtime-connections"); got != "1 open connections" {
+		t.Fatalf("realtime connections: %q", got)
 	}
 	worker.Close()
 	step(t, ctx, "health again", chromedp.Navigate(s.URL("admin.localhost", "/health")))

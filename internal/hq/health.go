@@ -1,11 +1,13 @@
 package hq
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +51,14 @@ type healthView struct {
 	AuditKnown   bool
 	Scanner      []roleRow
 	ScannerKnown bool
+	// Realtime is the open connections summed over the replicas; nil when
+	// no replica is configured.
+	Realtime *realtimeView
+}
+
+type realtimeView struct {
+	Connections float64
+	Errors      []string
 }
 
 type failureRow struct {
@@ -169,7 +179,55 @@ func (s *Server) consoleHealth(w http.ResponseWriter, r *http.Request, o core.Op
 			{Name: "infected in 24 h", State: fmt.Sprint(sc.Infected24h), OK: true},
 		}
 	}
+	if len(s.RealtimeMetrics) > 0 {
+		v.Realtime = s.realtimeConnections(r.Context())
+	}
 	p := s.page(o, "Health")
 	p.Data = v
 	s.Views.Render(w, http.StatusOK, "hq_health", p)
+}
+
+// realtimeConnections sums palisade_realtime_connections over the realtime
+// replicas' Prometheus endpoints; a replica that does not answer is named.
+func (s *Server) realtimeConnections(ctx context.Context) *realtimeView {
+	v := &realtimeView{}
+	for _, u := range s.RealtimeMetrics {
+		n, err := s.scrapeGauge(ctx, u, "palisade_realtime_connections")
+		if err != nil {
+			v.Errors = append(v.Errors, err.Error())
+			continue
+		}
+		v.Connections += n
+	}
+	return v
+}
+
+// scrapeGauge reads one unlabelled metric from a Prometheus text page.
+func (s *Server) scrapeGauge(ctx context.Context, u, name string) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := s.API.HTTP.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("%s: unreachable", u)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
+	}
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 4<<20))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("%s: %w", u, err)
+	}
+	return 0, fmt.Errorf("%s: no %s metric", u, name)
 }

@@ -28,6 +28,8 @@ type Deps struct {
 	HSTS    bool
 	// Targets are the roles' readiness endpoints the health page polls.
 	Targets []HealthTarget
+	// RealtimeMetrics are the realtime replicas' /metrics URLs.
+	RealtimeMetrics []string
 }
 
 // Server is the HQ site.
