@@ -85,6 +85,11 @@ func deleteDueTenants(ctx context.Context, d Deps) error {
 	if d.Store == nil {
 		return Permanent(fmt.Errorf("no database configured on this worker"))
 	}
+	// With an object store but no deleter the bucket would outlive the
+	// rows with nobody knowing: refuse instead.
+	if d.TenantData == nil && d.Files != nil {
+		return Permanent(fmt.Errorf("object store configured but no TenantDataDeleter wired (jobs.Deps.TenantData); tenant buckets cannot be deleted"))
+	}
 	due, err := d.Store.DueTenantDeletions(ctx, d.Now(), 20)
 	if err != nil {
 		return err

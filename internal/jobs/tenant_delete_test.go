@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,36 @@ type bucketDeleter struct {
 func (b *bucketDeleter) DeleteTenantData(_ context.Context, tenantID int64) error {
 	b.calls = append(b.calls, tenantID)
 	return b.fail
+}
+
+// filesOnly is a files feature without a TenantDataDeleter.
+type filesOnly struct{ jobs.FileJobs }
+
+// TestDeleteDueTenantsNeedsDeleter: with an object store configured but no
+// deleter wired, the job refuses rather than orphan the bucket.
+func TestDeleteDueTenantsNeedsDeleter(t *testing.T) {
+	h := newHarness(t)
+	st := testenv.Store(t, "sqlite")
+	ctx := context.Background()
+	now := time.Now()
+	st.Now = func() time.Time { return now }
+	jobs.Register(h.reg, jobs.Deps{Store: st, Redis: h.rdb, Files: filesOnly{}, Now: func() time.Time { return now }})
+	tn, _, err := st.SignUp(ctx, "acme", "Acme", store.NewUser{Email: "ada@acme.test", Name: "Ada", PasswordHash: "x"}, core.AuditEvent{Action: "tenant.signup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RequestTenantDeletion(ctx, tn.ID, 1, "contract ended", core.AuditEvent{Action: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ApproveTenantDeletion(ctx, tn.ID, 2, 0, core.AuditEvent{Action: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.reg.Run(ctx, jobs.DeleteDueTenants.Name, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "TenantDataDeleter") {
+		t.Fatalf("job without a deleter: %v", err)
+	}
+	if _, err := st.TenantByID(ctx, tn.ID); err != nil {
+		t.Fatalf("rows deleted without the bucket: %v", err)
+	}
 }
 
 func TestDeleteDueTenants(t *testing.T) {
