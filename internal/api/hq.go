@@ -96,31 +96,6 @@ func (s *Server) hqMe(w http.ResponseWriter, r *http.Request) error {
 
 const hqPageSize = 25
 
-func (s *Server) hqListTenants(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	status := q.Get("status")
-	if status != "" && status != core.TenantActive && status != core.TenantSuspended {
-		return core.Invalid("status", "must be active or suspended")
-	}
-	query := strings.TrimSpace(q.Get("q"))
-	if utf8.RuneCountInString(query) > 100 {
-		return core.Invalid("q", "must be at most 100 characters")
-	}
-	page, err := queryInt(r, "page", 1, 1, 100_000)
-	if err != nil {
-		return err
-	}
-	ts, total, err := s.Store.ListTenants(r.Context(), store.TenantFilter{Status: status, Query: query, Limit: hqPageSize, Offset: (page - 1) * hqPageSize})
-	if err != nil {
-		return err
-	}
-	if ts == nil {
-		ts = []core.Tenant{}
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"tenants": ts, "total": total, "page": page, "per_page": hqPageSize})
-	return nil
-}
-
 type createTenantRequest struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
