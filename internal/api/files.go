@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/httpx"
@@ -165,11 +163,11 @@ func (s *Server) s3Events(w http.ResponseWriter, r *http.Request) error {
 		return &core.Error{Kind: core.KindUnauthenticated, Message: "a valid webhook token is required"}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	var ev events.S3Event
+	var ev scan.S3Notification
 	if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
 		return core.Invalid("body", "the body must be an S3 event notification (JSON with Records)")
 	}
-	n, err := fs.ObjectsCreated(r.Context(), scan.ObjectsFromS3Event(ev))
+	n, err := fs.ObjectsCreated(r.Context(), ev.Objects())
 	if err != nil {
 		return err
 	}

@@ -131,6 +131,7 @@ type Config struct {
 	DevPublicAddr       string `env:"DEV_PUBLIC_ADDR" default:":3000"`
 	DevAPIAddr          string `env:"DEV_API_ADDR" default:"127.0.0.1:8000"`
 	DevRealtimeAddr     string `env:"DEV_REALTIME_ADDR" default:":8080"`
+	DevS3Addr           string `env:"DEV_S3_ADDR" default:"127.0.0.1:9000" help:"dev: the embedded S3-compatible store (versitygw), unless PALISADE_S3_ENDPOINT names another"`
 }
 
 // Getenv is os.Getenv's shape; run passes it down so tests control the environment.

@@ -35,6 +35,14 @@ const (
 	DevRealtimeAppSecret = "palisade-dev-secret"
 )
 
+// Documented keys of dev's embedded S3 store (its root user: versitygw
+// refuses the tag-condition bucket policy anyway, so a non-root user would
+// prove nothing more here; CI's tests use one).
+const (
+	DevS3Access = "palisade-dev-s3"
+	DevS3Secret = "palisade-dev-s3-secret"
+)
+
 // Overrides are dev's defaults; the environment still wins.
 func Overrides() map[string]string {
 	return map[string]string{
@@ -80,6 +88,14 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 	}
 	if getenv(config.Prefix+"DB_DSN") == "" {
 		cfg.DBDSN = filepath.Join(cfg.DevDataDir, "palisade.db")
+	}
+	// Only dev imports versitygw; production builds (-tags nodev) leave
+	// this package, and so the store, out of the binary.
+	embedS3 := getenv(config.Prefix+"S3_ENDPOINT") == ""
+	if embedS3 {
+		cfg.S3Endpoint, cfg.S3Region = "http://"+cfg.DevS3Addr, "us-east-1"
+		cfg.S3AccessKey, cfg.S3SecretKey = DevS3Access, DevS3Secret
+		cfg.S3WebhookToken = randomPassword()
 	}
 	log := obs.NewLogger(stderr, cfg.LogLevel, "dev")
 
@@ -148,6 +164,17 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 			return fmt.Errorf("listen for %s on %s: %w (is another palisade dev running?)", name, a, err)
 		}
 		lns[name] = ln
+	}
+	// The embedded object store starts once the API's port is bound: it
+	// posts a test event to the webhook at start and gives up if nobody
+	// answers (the connection waits in the listen queue until the API serves).
+	if embedS3 {
+		webhook := "http://" + cfg.DevAPIAddr + "/api/files/s3-events?token=" + cfg.S3WebhookToken
+		go func() {
+			if err := runS3(ctx, filepath.Join(cfg.DevDataDir, "s3"), cfg.DevS3Addr, DevS3Access, DevS3Secret, webhook, log.With("server", "s3")); err != nil && ctx.Err() == nil {
+				log.Error("embedded S3 store stopped; uploads will fail", "err", err)
+			}
+		}()
 	}
 	// A worker and the scheduler run in-process on the embedded Redis.
 	waitJobs, err := app.StartJobs(ctx, cfg, st, rdb, log, m)
@@ -303,10 +330,11 @@ Palisade is running (dev mode, data in %s).
     HQ operator   %s / %s
 
   Mail is not sent in dev: read it on HQ's Outbox page (%s/outbox).
+  %s
   Press Ctrl+C to stop.
 
 `, cfg.DevDataDir, hosts.TenantURL("acme"), hosts.AdminURL(), hosts.ApexURL(), cfg.APIURL, cfg.RealtimeURL, cfg.RealtimeAppKey,
-		cfg.MetricsAddr, state, c.OwnerEmail, pw(c.OwnerPassword), c.OperatorEmail, pw(c.OperatorPassword), hosts.AdminURL())
+		cfg.MetricsAddr, state, c.OwnerEmail, pw(c.OwnerPassword), c.OperatorEmail, pw(c.OperatorPassword), hosts.AdminURL(), filesLine(cfg))
 }
 
 func displayAddr(a string) string {
@@ -318,4 +346,17 @@ func displayAddr(a string) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// filesLine tells plainly where uploads go and that, without clamd, they
+// stay pending: dev never marks a file clean without a scan.
+func filesLine(cfg config.Config) string {
+	store := "Files: no object store configured."
+	if cfg.S3Endpoint != "" {
+		store = "Files: stored in " + cfg.S3Endpoint + "."
+	}
+	if cfg.ClamdAddr == "" {
+		return store + "\n  No virus scanner (PALISADE_CLAMD_ADDR is unset): uploads stay \"Pending scan\" and cannot be downloaded."
+	}
+	return store + " Uploads are scanned by clamd at " + cfg.ClamdAddr + "."
 }

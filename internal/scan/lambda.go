@@ -39,12 +39,30 @@ func ObjectFromEventBridge(ev events.EventBridgeEvent) (Object, error) {
 	return Object{Bucket: d.Bucket.Name, Key: d.Object.Key, VersionID: d.Object.VersionID}, nil
 }
 
-// ObjectsFromS3Event extracts ObjectCreated records of an S3 notification
-// (the shape S3-compatible servers post to webhooks). Keys there are
+// S3Notification is an S3 event notification, the shape S3-compatible
+// servers post to webhooks. Only the fields used are decoded, and loosely
+// (no time fields), since servers differ in the rest.
+type S3Notification struct {
+	Records []struct {
+		EventName string `json:"eventName"`
+		S3        struct {
+			Bucket struct {
+				Name string `json:"name"`
+			} `json:"bucket"`
+			Object struct {
+				Key       string `json:"key"`
+				Size      int64  `json:"size"`
+				VersionID string `json:"versionId"`
+			} `json:"object"`
+		} `json:"s3"`
+	} `json:"Records"`
+}
+
+// Objects lists the ObjectCreated records' objects. Keys there are
 // URL-encoded with '+' for spaces.
-func ObjectsFromS3Event(ev events.S3Event) []Object {
+func (n S3Notification) Objects() []Object {
 	var out []Object
-	for _, r := range ev.Records {
+	for _, r := range n.Records {
 		if !strings.Contains(r.EventName, "ObjectCreated") {
 			continue
 		}

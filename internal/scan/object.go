@@ -25,7 +25,9 @@ type Object struct {
 	VersionID string `json:"version_id,omitempty"`
 }
 
-func (o Object) String() string { return "s3://" + o.Bucket + "/" + o.Key + "?versionId=" + o.VersionID }
+func (o Object) String() string {
+	return "s3://" + o.Bucket + "/" + o.Key + "?versionId=" + o.VersionID
+}
 
 // Result is the outcome of scanning one object version.
 type Result struct {
