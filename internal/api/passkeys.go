@@ -2,11 +2,11 @@ package api
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -36,19 +36,25 @@ type passkeyUser struct {
 }
 
 func (u *passkeyUser) WebAuthnID() []byte {
-	return binary.BigEndian.AppendUint64([]byte("palisade-user:"), uint64(u.id))
+	return []byte(userHandlePrefix + strconv.FormatInt(u.id, 10))
 }
 func (u *passkeyUser) WebAuthnName() string                       { return u.name }
 func (u *passkeyUser) WebAuthnDisplayName() string                { return u.name }
 func (u *passkeyUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
+// userHandlePrefix starts every user handle; the rest is the user id. The
+// id is no secret (handles are not shown to users), and a fixed prefix
+// keeps handles of other relying parties from parsing.
+const userHandlePrefix = "palisade-user:"
+
 // userIDFromHandle reverses WebAuthnID.
 func userIDFromHandle(h []byte) (int64, bool) {
-	const p = "palisade-user:"
-	if len(h) != len(p)+8 || string(h[:len(p)]) != p {
+	s, ok := strings.CutPrefix(string(h), userHandlePrefix)
+	if !ok {
 		return 0, false
 	}
-	return int64(binary.BigEndian.Uint64(h[len(p):])), true
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
 }
 
 // relyingParty is configured per request: RP id the base domain, origin

@@ -152,4 +152,3 @@ func (s *Server) hqRevokeTenantSessions(w http.ResponseWriter, r *http.Request) 
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"message": fmt.Sprintf("every session of tenant %d was ended", id)})
 	return nil
 }
-

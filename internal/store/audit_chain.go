@@ -172,7 +172,7 @@ func (s *Store) VerifyAuditChains(ctx context.Context) (AuditReport, error) {
 			)
 			if err := rows.Scan(&ev.ID, &tid, &ev.ActorType, &aid, &ev.Action, &ev.Target, &ev.Outcome, &ev.IP, &ev.UserAgent,
 				&ev.RequestID, &ev.Detail, &created, &link.Seq, &link.PrevHash, &link.Hash); err != nil {
-				rows.Close()
+				_ = rows.Close() // the scan error is the one to report
 				return rep, err
 			}
 			n++
@@ -286,7 +286,7 @@ func (ts *TenantStore) ExportAudit(ctx context.Context, fromMs, toMs int64, fn f
 			)
 			if err := rows.Scan(&ce.ID, &tid, &ce.ActorType, &aid, &ce.Action, &ce.Target, &ce.Outcome, &ce.IP, &ce.UserAgent,
 				&ce.RequestID, &ce.Detail, &created, &ce.Seq, &ce.PrevHash, &ce.Hash); err != nil {
-				rows.Close()
+				_ = rows.Close() // the scan error is the one to report
 				return err
 			}
 			if tid.Valid {

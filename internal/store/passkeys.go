@@ -21,6 +21,7 @@ type Passkey struct {
 	LastUsedAt   *time.Time `json:"last_used_at,omitempty"`
 }
 
+// #nosec G101 -- column names, not a credential.
 const passkeyColumns = `id, credential_id, credential, name, created_at, last_used_at`
 
 func scanPasskey(row interface{ Scan(...any) error }) (Passkey, error) {

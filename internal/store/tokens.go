@@ -25,6 +25,7 @@ type APIToken struct {
 	CreatedAt  time.Time  `json:"created_at"`
 }
 
+// #nosec G101 -- column names, not a credential.
 const apiTokenColumns = `id, user_id, name, hint, scopes, expires_at, last_used_at, last_used_ip, revoked_at, created_at`
 
 func scanAPIToken(row interface{ Scan(...any) error }) (APIToken, error) {
@@ -51,6 +52,7 @@ type NewAPIToken struct {
 	ExpiresAt time.Time
 }
 
+// #nosec G101 -- an INSERT statement; the token itself is never stored, only its hash.
 const insertAPIToken = `INSERT INTO api_tokens (tenant_id, user_id, name, token_hash, hint, scopes, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateAPIToken stores a token of a member of this tenant, audited.
