@@ -121,9 +121,14 @@ func (c Clamd) Ping(ctx context.Context) error {
 // streaming. A returned error (always wrapping ErrUnavailable) means no
 // verdict: the caller must not treat the object as clean.
 func (c Clamd) Scan(ctx context.Context, r io.Reader, size int64) (Verdict, error) {
-	if c.MaxStream > 0 && size > c.MaxStream {
-		return tooLarge(size, c.MaxStream), nil
-	}
+	return c.ScanFrom(ctx, func() (io.ReadCloser, int64, error) { return io.NopCloser(r), size, nil })
+}
+
+// ScanFrom connects to clamd first and only then opens the stream, so an
+// unreachable clamd costs no read of the object (and no extra round trip
+// to check it beforehand). open returns the stream and its size (-1 if
+// unknown); an error from it is returned as is.
+func (c Clamd) ScanFrom(ctx context.Context, open func() (io.ReadCloser, int64, error)) (Verdict, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	conn, err := c.dial(ctx)
@@ -131,6 +136,14 @@ func (c Clamd) Scan(ctx context.Context, r io.Reader, size int64) (Verdict, erro
 		return Verdict{}, err
 	}
 	defer conn.Close()
+	r, size, err := open()
+	if err != nil {
+		return Verdict{}, err
+	}
+	defer r.Close()
+	if c.MaxStream > 0 && size > c.MaxStream {
+		return tooLarge(size, c.MaxStream), nil
+	}
 	// The deadline covers both directions, and closing on ctx's end
 	// unblocks a read or write stuck on a silent peer.
 	if dl, ok := ctx.Deadline(); ok {

@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -53,14 +54,16 @@ type Scanner struct {
 // error: a verdict nobody can see protects no one.
 func (s *Scanner) Scan(ctx context.Context, o Object) (Result, error) {
 	start := time.Now()
-	head, err := s.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &o.Bucket, Key: &o.Key, VersionId: optional(o.VersionID)})
-	if err != nil {
-		return Result{Object: o}, fmt.Errorf("head %s: %w", o, err)
-	}
 	if o.VersionID == "" {
+		// Pin the version first, so the tag lands on the bytes scanned even
+		// if a newer upload replaces the key meanwhile.
+		head, err := s.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &o.Bucket, Key: &o.Key})
+		if err != nil {
+			return Result{Object: o}, fmt.Errorf("head %s: %w", o, err)
+		}
 		o.VersionID = aws.ToString(head.VersionId)
 	}
-	res := Result{Object: o, Size: aws.ToInt64(head.ContentLength)}
+	res := Result{Object: o}
 	tags, err := s.tags(ctx, o)
 	if err != nil {
 		return res, err
@@ -69,24 +72,18 @@ func (s *Scanner) Scan(ctx context.Context, o Object) (Result, error) {
 		res.Verdict, res.Cached, res.Duration = Verdict{Status: st, Signature: tags["Signature"]}, true, time.Since(start)
 		return res, nil
 	}
-	if s.Clamd.MaxStream > 0 && res.Size > s.Clamd.MaxStream {
-		res.Verdict = tooLarge(res.Size, s.Clamd.MaxStream)
-	} else {
-		// Reachability first: a dead clamd must not cost an S3 read.
-		if err := s.Clamd.Ping(ctx); err != nil {
-			return res, err
-		}
+	v, err := s.Clamd.ScanFrom(ctx, func() (io.ReadCloser, int64, error) {
 		obj, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &o.Bucket, Key: &o.Key, VersionId: optional(o.VersionID)})
 		if err != nil {
-			return res, fmt.Errorf("get %s: %w", o, err)
+			return nil, 0, fmt.Errorf("get %s: %w", o, err)
 		}
-		v, err := s.Clamd.Scan(ctx, obj.Body, aws.ToInt64(obj.ContentLength))
-		obj.Body.Close()
-		if err != nil {
-			return res, fmt.Errorf("scan %s: %w", o, err)
-		}
-		res.Verdict = v
+		res.Size = aws.ToInt64(obj.ContentLength)
+		return obj.Body, res.Size, nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("scan %s: %w", o, err)
 	}
+	res.Verdict = v
 	if err := s.tag(ctx, o, tags, res.Verdict); err != nil {
 		return res, err
 	}
