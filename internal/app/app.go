@@ -99,6 +99,9 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 	if err != nil {
 		return nil, err
 	}
+	// Every audit event also goes to the role's JSON log on stdout, which
+	// CloudWatch keeps for 90 days: a copy outside the database.
+	st.SetAuditLog(log)
 	s := api.New(api.Deps{
 		Files:            filesSvc,
 		S3WebhookToken:   cfg.S3WebhookToken,
