@@ -212,19 +212,19 @@ func registerFiles(r *Registry, d Deps) {
 		}
 		return f.Scan(ctx, p)
 	})
+	// The periodic sweeps have nothing to do without an object store; they
+	// must not fill the dead-letter queue every minute on such deployments.
 	Handle(r, RescanPendingFiles, func(ctx context.Context, _ Empty) error {
-		f, err := files()
-		if err != nil {
-			return err
+		if d.Files == nil {
+			return nil
 		}
-		return f.RescanPending(ctx)
+		return d.Files.RescanPending(ctx)
 	})
 	Handle(r, ProvisionBuckets, func(ctx context.Context, _ Empty) error {
-		f, err := files()
-		if err != nil {
-			return err
+		if d.Files == nil {
+			return nil
 		}
-		return f.ProvisionMissing(ctx)
+		return d.Files.ProvisionMissing(ctx)
 	})
 	Handle(r, ProvisionBucket, func(ctx context.Context, p BucketPayload) error {
 		f, err := files()
