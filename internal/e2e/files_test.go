@@ -23,7 +23,7 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) {
 	deadline := time.Now().Add(90 * time.Second)
 	var got string
 	for time.Now().Before(deadline) {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function(){var e=document.querySelector(` + jsString(sel) + `);return e?e.textContent:"";})()`))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function(){var e=document.querySelector(`+jsString(sel)+`);return e?e.textContent:"";})()`))
 		if err == nil {
 			got = v
 			if got == want {
@@ -35,7 +35,9 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) {
 	t.Fatalf("%s shows %q, want %q", sel, got, want)
 }
 
-func jsString(s string) string { return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'" }
+func jsString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}
 
 // Upload through the page (the browser PUTs to versitygw with progress),
 // see "Pending scan" while clamd is away, then "Clean" arrive over the
