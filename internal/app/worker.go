@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/palisade-hq/palisade/internal/config"
+	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/obs"
@@ -21,7 +22,18 @@ import (
 
 // JobDeps are the job handlers' dependencies from the configuration.
 func JobDeps(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *slog.Logger) jobs.Deps {
+	var (
+		fileJobs   jobs.FileJobs
+		tenantData jobs.TenantDataDeleter
+	)
+	if svc, err := NewFiles(context.Background(), cfg, st, rdb, log); err != nil {
+		log.Error("files jobs disabled", "err", err)
+	} else if svc != nil {
+		fileJobs, tenantData = files.Jobs{S: svc}, svc
+	}
 	return jobs.Deps{
+		Files:       fileJobs,
+		TenantData:  tenantData,
 		Store:       st,
 		Redis:       rdb,
 		RedisPrefix: cfg.RedisPrefix,

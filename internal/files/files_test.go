@@ -234,3 +234,33 @@ func TestLambdaHandler(t *testing.T) {
 		t.Fatal("a non-S3 event was accepted")
 	}
 }
+
+// Offboarding deletes every version and delete marker, then the bucket;
+// a second run (a retried job) succeeds on the gone bucket.
+func TestDeleteTenantData(t *testing.T) {
+	ctx := context.Background()
+	s, c := clients(t)
+	p := &files.Provisioner{S3: c.S3, Settings: s, Log: testenv.Logger(t)}
+	bucket, _, err := p.Provision(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("same"), Body: strings.NewReader("v")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: aws.String("same")}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &files.Service{Settings: s, Clients: c, Log: testenv.Logger(t)}
+	if err := svc.DeleteTenantData(ctx, 5); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &bucket}); err == nil {
+		t.Fatal("bucket still exists")
+	}
+	if err := svc.DeleteTenantData(ctx, 5); err != nil {
+		t.Fatalf("second delete: %v", err)
+	}
+}
