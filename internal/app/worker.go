@@ -16,6 +16,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/jobs"
+	"github.com/palisade-hq/palisade/internal/netguard"
 	"github.com/palisade-hq/palisade/internal/obs"
 	"github.com/palisade-hq/palisade/internal/store"
 )
@@ -38,10 +39,36 @@ func JobDeps(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log 
 		Redis:       rdb,
 		RedisPrefix: cfg.RedisPrefix,
 		Log:         log,
-		HTTP:        &http.Client{Timeout: 10 * time.Second},
-		Webhook:     jobs.WebhookTarget{URL: cfg.RealtimeWebhookURL, Key: cfg.RealtimeAppKey, Secret: cfg.RealtimeAppSecret},
-		// VerifyAuditTrail: the audit-chain issue sets this to its verify
-		// function; until then the job says verification is not wired.
+		// Webhook receivers are tenants' servers: the guarded client refuses
+		// private, loopback and metadata addresses at connect time.
+		HTTP:             OutboundGuard(cfg).Client(10 * time.Second),
+		Webhook:          jobs.WebhookTarget{URL: cfg.RealtimeWebhookURL, Key: cfg.RealtimeAppKey, Secret: cfg.RealtimeAppSecret},
+		VerifyAuditTrail: verifyAuditTrail(st),
+	}
+}
+
+// OutboundGuard checks every address the platform connects to on a
+// tenant's behalf; PALISADE_OUTBOUND_ALLOW exempts ranges (dev and tests).
+func OutboundGuard(cfg config.Config) *netguard.Guard {
+	allow, _ := config.ParseCIDRs(cfg.OutboundAllow) // validated at load
+	return &netguard.Guard{Allow: allow}
+}
+
+// verifyAuditTrail is the scheduler's daily check of every audit chain.
+func verifyAuditTrail(st *store.Store) func(context.Context) error {
+	if st == nil {
+		return nil
+	}
+	return func(ctx context.Context) error {
+		rep, err := st.VerifyAuditChains(ctx)
+		if err != nil {
+			return err
+		}
+		if !rep.OK() {
+			b := rep.Breaks[0]
+			return fmt.Errorf("%d broken link(s) in %d chains; first: event %d (seq %d): %s", len(rep.Breaks), rep.Chains, b.EventID, b.Seq, b.Reason)
+		}
+		return nil
 	}
 }
 

@@ -101,6 +101,9 @@ type Config struct {
 	S3WebhookToken   string `env:"S3_WEBHOOK_TOKEN" default:"" secret:"true" help:"shared token an S3-compatible server's ObjectCreated webhook must present; empty turns the webhook off"`
 	KMSKeyID         string `env:"KMS_KEY_ID" default:"" help:"KMS key for tenant buckets' default encryption (SSE-KMS); empty uses SSE-S3"`
 
+	// OutboundAllow exempts ranges from the outbound (SSRF) guard; production leaves it empty.
+	OutboundAllow string `env:"OUTBOUND_ALLOW" default:"" help:"CIDRs the outbound guard lets through although private or loopback (dev and tests only; empty in production)"`
+
 	ClamdAddr           string        `env:"CLAMD_ADDR" default:""`
 	ClamdTimeout        time.Duration `env:"CLAMD_TIMEOUT" default:"2m" help:"bound on one scan, connection to verdict; a timeout leaves the file pending"`
 	ScanMaxBytes        int           `env:"SCAN_MAX_BYTES" default:"104857600" help:"largest object streamed to clamd; larger ones are tagged Error, never Clean (keep at or below clamd's StreamMaxLength)"`
@@ -272,6 +275,9 @@ func (c Config) Validate() error {
 		if n < 1 {
 			bad(name, "must be at least 1")
 		}
+	}
+	if _, err := ParseCIDRs(c.OutboundAllow); err != nil {
+		bad("OUTBOUND_ALLOW", "%v", err)
 	}
 	if _, err := ParseCIDRs(c.TrustedProxies); err != nil {
 		bad("TRUSTED_PROXIES", "%v", err)

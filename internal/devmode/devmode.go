@@ -52,6 +52,7 @@ func Overrides() map[string]string {
 		"SESSION_STORE":       "sql",
 		"MAIL_DRIVER":         "outbox",
 		"TRUSTED_PROXIES":     "127.0.0.0/8,::1",
+		"OUTBOUND_ALLOW":      "127.0.0.0/8,::1",
 		"METRICS_ADDR":        "127.0.0.1:9090",
 		"REALTIME_APP_ID":     DevRealtimeAppID,
 		"REALTIME_APP_KEY":    DevRealtimeAppKey,

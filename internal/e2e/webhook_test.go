@@ -46,6 +46,8 @@ func TestRealtimeWebhooksThroughQueue(t *testing.T) {
 		"PALISADE_ENV": "test", "PALISADE_BASE_URL": "http://localhost:3000", "PALISADE_REDIS_URL": url,
 		"PALISADE_REALTIME_APP_ID": "wh-app", "PALISADE_REALTIME_APP_KEY": "wh-key", "PALISADE_REALTIME_APP_SECRET": "wh-secret",
 		"PALISADE_REALTIME_WEBHOOK_URL": receiver.URL,
+		// The receiver is on loopback, which the outbound guard refuses unless allowed.
+		"PALISADE_OUTBOUND_ALLOW": "127.0.0.1/32",
 	}
 	cfg, err := config.Load(context.Background(), func(k string) string { return env[k] }, nil, nil)
 	if err != nil {
@@ -82,5 +84,25 @@ func TestRealtimeWebhooksThroughQueue(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("no webhook delivered within 60s")
+	}
+}
+
+// TestWebhookClientRefusesInternalAddresses: without an exemption the
+// worker's client will not connect to loopback (or any private or metadata
+// address), whatever URL is configured.
+func TestWebhookClientRefusesInternalAddresses(t *testing.T) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("the guarded client reached a loopback receiver")
+	}))
+	defer receiver.Close()
+	env := map[string]string{"PALISADE_ENV": "test", "PALISADE_BASE_URL": "http://localhost:3000"}
+	cfg, err := config.Load(context.Background(), func(k string) string { return env[k] }, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := app.JobDeps(cfg, nil, nil, testenv.Logger(t))
+	err = realtime.DeliverWebhook(context.Background(), deps.HTTP, receiver.URL, "k", "s", []realtime.WebhookEvent{{Name: "channel_occupied", Channel: "x"}})
+	if err == nil || !strings.Contains(err.Error(), "not allowed") {
+		t.Fatalf("delivery to %s: %v, want a refusal", receiver.URL, err)
 	}
 }
