@@ -74,6 +74,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.provisionBucket(r, t.ID)
 	token, tokenHash := auth.NewToken()
 	if err := s.Redis.Set(r.Context(), s.RedisPrefix+"handoff:"+tokenHash, fmt.Sprintf("%d:%d", t.ID, u.ID), handoffTTL).Err(); err != nil {
 		return fmt.Errorf("store handoff: %w", err)

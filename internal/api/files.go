@@ -174,3 +174,15 @@ func (s *Server) s3Events(w http.ResponseWriter, r *http.Request) error {
 	httpx.WriteJSON(w, http.StatusAccepted, map[string]any{"queued": n})
 	return nil
 }
+
+// provisionBucket queues a new tenant's bucket. A failure to queue is
+// logged, not returned: the tenant exists, and the provisioning sweep
+// creates any missing bucket within a minute.
+func (s *Server) provisionBucket(r *http.Request, tenantID int64) {
+	if s.Files == nil {
+		return
+	}
+	if err := s.Files.EnqueueProvision(r.Context(), tenantID); err != nil {
+		s.Log.WarnContext(r.Context(), "queue bucket provisioning", "tenant_id", tenantID, "err", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
@@ -430,5 +431,25 @@ func TestFilesWebhook(t *testing.T) {
 	}
 	if got := waitScanned(t, owner, up.File.ID); got.Status != store.FileClean {
 		t.Fatalf("webhook-triggered scan: %s", got.Status)
+	}
+}
+
+// TestSignUpProvisionsBucket: creating a tenant queues its bucket, and the
+// worker creates it before any upload (no scheduler runs in this stack, so
+// the minutely sweep is not what made it).
+func TestSignUpProvisionsBucket(t *testing.T) {
+	s := newFilesStack(t, "sqlite", testenv.Clamd(t), nil)
+	_, tenant := s.signUp("acme", "owner@acme.test")
+	bucket := s.svc.Settings.BucketName(tenant.ID)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, err := s.svc.Clients.S3.HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: &bucket})
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bucket %s not created within 60s of sign-up: %v", bucket, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

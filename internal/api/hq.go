@@ -118,6 +118,7 @@ func (s *Server) hqCreateTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.provisionBucket(r, t.ID)
 	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"tenant": t})
 	return nil
 }

@@ -204,6 +204,19 @@ func (s *Service) EnqueueScan(ctx context.Context, tenantID, fileID int64) error
 	return err
 }
 
+// EnqueueProvision queues the creation of a new tenant's bucket, so it
+// exists before the first upload; the minutely sweep catches any missed one.
+func (s *Service) EnqueueProvision(ctx context.Context, tenantID int64) error {
+	if s.Jobs == nil {
+		return errors.New("no job queue configured")
+	}
+	_, err := jobs.ProvisionBucket.Enqueue(ctx, s.Jobs, jobs.BucketPayload{TenantID: tenantID})
+	if errors.Is(err, jobs.ErrDuplicate) {
+		return nil
+	}
+	return err
+}
+
 // ObjectsCreated handles S3 ObjectCreated notifications (the S3-compatible
 // server's webhook): each object that is a known file gets a scan queued.
 // It returns how many were queued.
