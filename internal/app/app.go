@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/mail"
 	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/scan"
 	"github.com/palisade-hq/palisade/internal/session"
 	"github.com/palisade-hq/palisade/internal/store"
 	"github.com/palisade-hq/palisade/internal/tenancy"
@@ -106,6 +108,7 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 		Files:            filesSvc,
 		S3WebhookToken:   cfg.S3WebhookToken,
 		HQ:               api.HQPolicy{DeletionGrace: cfg.HQDeletionGrace, BreakGlassMax: cfg.HQBreakGlassMax},
+		Scanner:          NewScannerProbe(cfg, st),
 		Store:            st,
 		Redis:            rdb,
 		RedisPrefix:      cfg.RedisPrefix,
@@ -133,6 +136,15 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 	})
 	s.ReadyChecks(s.Health)
 	return s, nil
+}
+
+// NewScannerProbe reports malware scanning to HQ's health page.
+func NewScannerProbe(cfg config.Config, st *store.Store) api.ScannerProbe {
+	p := scannerProbe{st: st, rescanAfter: cfg.FilesRescanAfter, now: time.Now}
+	if cfg.ClamdAddr != "" {
+		p.clamd = &scan.Clamd{Addr: cfg.ClamdAddr, Timeout: cfg.ClamdTimeout}
+	}
+	return p
 }
 
 // NewWeb builds the tenant and sign-up site.

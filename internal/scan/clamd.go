@@ -263,3 +263,44 @@ func ParseReply(reply string) Verdict {
 		return Verdict{Status: Error, Signature: "clamd: " + body}
 	}
 }
+
+// Version asks clamd for its engine and signature versions. clamd answers
+// "ClamAV <engine>/<signature version>/<signature date>"; a clamd started
+// with only local signatures may answer without the last two parts.
+func (c Clamd) Version(ctx context.Context) (engine, signatures string, date time.Time, err error) {
+	ctx, cancel := context.WithTimeout(ctx, min(c.timeout(), 5*time.Second))
+	defer cancel()
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if _, err := conn.Write([]byte("zVERSION\x00")); err != nil {
+		return "", "", time.Time{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	reply, err := bufio.NewReader(conn).ReadString(0)
+	if err != nil {
+		return "", "", time.Time{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return ParseVersion(strings.TrimRight(reply, "\x00"))
+}
+
+// ParseVersion splits clamd's VERSION reply.
+func ParseVersion(reply string) (engine, signatures string, date time.Time, err error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(reply), "ClamAV ")
+	if !ok {
+		return "", "", time.Time{}, fmt.Errorf("%w: unexpected VERSION reply %q", ErrUnavailable, reply)
+	}
+	parts := strings.SplitN(rest, "/", 3)
+	engine = parts[0]
+	if len(parts) > 1 {
+		signatures = parts[1]
+	}
+	if len(parts) > 2 {
+		date, _ = time.Parse("Mon Jan _2 15:04:05 2006", strings.TrimSpace(parts[2]))
+	}
+	return engine, signatures, date, nil
+}

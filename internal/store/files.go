@@ -268,3 +268,16 @@ func randomSuffix() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// ScanHealth counts, over all tenants, files still pending since before
+// overdue, and files found infected since since (HQ's health page).
+func (s *Store) ScanHealth(ctx context.Context, overdue, since time.Time) (pendingOverdue, infected int64, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN status = ? AND COALESCE(uploaded_at, created_at) < ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = ? AND scanned_at >= ? THEN 1 ELSE 0 END), 0)
+		FROM files`, FilePending, overdue.UnixMilli(), FileInfected, since.UnixMilli()).Scan(&pendingOverdue, &infected)
+	if err != nil {
+		return 0, 0, fmt.Errorf("scan health: %w", err)
+	}
+	return pendingOverdue, infected, nil
+}
