@@ -245,3 +245,21 @@ func TestBrowserHQHealthShowsRoleDown(t *testing.T) {
 		t.Fatalf("no scheduler ran, yet the heartbeat is: %q", hb)
 	}
 }
+
+// TestBrowserHQHealthShowsClamdDown: the health page reports a real clamd as
+// reachable, and as unreachable once it is stopped.
+func TestBrowserHQHealthShowsClamdDown(t *testing.T) {
+	addr, _, stop := testenv.PrivateClamd(t, "10M")
+	s := testenv.NewStack(t, "sqlite", map[string]string{"PALISADE_CLAMD_ADDR": addr})
+	ctx := browser(t)
+	hqLogin(t, ctx, s, "ops@palisade.test")
+	step(t, ctx, "health", chromedp.Navigate(s.URL("admin.localhost", "/health")))
+	if got := textOf(t, ctx, "#scanner"); !strings.Contains(got, "reachable") || strings.Contains(got, "unreachable") || !strings.Contains(got, "ClamAV") {
+		t.Fatalf("scanner while clamd is up: %q", got)
+	}
+	stop()
+	step(t, ctx, "health again", chromedp.Navigate(s.URL("admin.localhost", "/health")))
+	if got := textOf(t, ctx, "#scanner"); !strings.Contains(got, "unreachable") {
+		t.Fatalf("scanner after clamd stopped: %q", got)
+	}
+}
