@@ -294,12 +294,17 @@ func TestPasswordReset(t *testing.T) {
 	anon := s.browser("acme.localhost:3000")
 	// Unknown addresses get the same answer and no mail.
 	want(t, anon.do("POST", "/api/auth/password-reset", map[string]string{"email": "ghost@acme.test"}), http.StatusAccepted)
+	// A session from before the reset must die with the old password.
+	before := s.browser("acme.localhost:3000")
+	want(t, before.do("POST", "/api/auth/login", map[string]string{"email": "owner@acme.test", "password": testPassword}), http.StatusOK)
+	want(t, before.do("GET", "/api/me", nil), http.StatusOK)
 	want(t, anon.do("POST", "/api/auth/password-reset", map[string]string{"email": "owner@acme.test"}), http.StatusAccepted)
 	token := linkToken(t, s.lastMail("owner@acme.test").Body, "token=")
 	want(t, anon.do("POST", "/api/auth/password-reset/confirm", map[string]string{"token": token, "password": "a brand new passphrase"}), http.StatusOK)
 	want(t, anon.do("POST", "/api/auth/password-reset/confirm", map[string]string{"token": token, "password": "another new passphrase"}), http.StatusUnprocessableEntity)
 	want(t, anon.do("POST", "/api/auth/login", map[string]string{"email": "owner@acme.test", "password": testPassword}), http.StatusUnauthorized)
 	want(t, anon.do("POST", "/api/auth/login", map[string]string{"email": "owner@acme.test", "password": "a brand new passphrase"}), http.StatusOK)
+	want(t, before.do("GET", "/api/me", nil), http.StatusUnauthorized)
 }
 
 func TestSuspendedTenantIsRefused(t *testing.T) {

@@ -167,6 +167,11 @@ func (ts *TenantStore) ResetPassword(ctx context.Context, tokenHash, newHash str
 		if _, err := tx.ExecContext(ctx, updatePassword, newHash, ts.s.now(), userID); err != nil {
 			return err
 		}
+		// A reset is a password change: every existing session of the user,
+		// in every tenant, is void from now.
+		if err := ts.s.setCutoff(ctx, tx, 0, userID, ts.s.now()); err != nil {
+			return err
+		}
 		ev.TenantID, ev.ActorID = &ts.tenantID, &userID
 		ev.Target = fmt.Sprintf("user:%d", userID)
 		return ts.s.audit(ctx, tx, ev)
