@@ -64,11 +64,7 @@ func (s *Server) fileComplete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit", 50, 1, 200)
-	if err != nil {
-		return err
-	}
-	offset, err := queryInt(r, "offset", 0, 0, 1_000_000)
+	limit, offset, err := pageParams(r)
 	if err != nil {
 		return err
 	}

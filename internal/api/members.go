@@ -16,11 +16,7 @@ func (s *Server) tenantStore(r *http.Request) *store.TenantStore {
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit", 50, 1, 200)
-	if err != nil {
-		return err
-	}
-	offset, err := queryInt(r, "offset", 0, 0, 1_000_000)
+	limit, offset, err := pageParams(r)
 	if err != nil {
 		return err
 	}

@@ -131,6 +131,15 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// pageParams reads the limit (1–200, default 50) and offset of a list.
+func pageParams(r *http.Request) (limit, offset int, err error) {
+	if limit, err = queryInt(r, "limit", 50, 1, 200); err != nil {
+		return 0, 0, err
+	}
+	offset, err = queryInt(r, "offset", 0, 0, 1_000_000)
+	return limit, offset, err
+}
+
 // queryInt reads an optional bounded integer query parameter.
 func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
 	v := r.URL.Query().Get(name)
