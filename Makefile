@@ -64,6 +64,11 @@ bench-list:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzClassify -fuzztime 30s ./internal/tenancy
 	$(GO) test -run '^$$' -fuzz FuzzParseCIDRs -fuzztime 30s ./internal/config
+	$(GO) test -run '^$$' -fuzz FuzzParseClientMessage -fuzztime 30s ./internal/realtime
+	$(GO) test -run '^$$' -fuzz FuzzParseReply -fuzztime 30s ./internal/scan
+	$(GO) test -run '^$$' -fuzz FuzzParseVersion -fuzztime 30s ./internal/scan
+	$(GO) test -run '^$$' -fuzz FuzzObjectFromEventBridge -fuzztime 30s ./internal/scan
+	$(GO) test -run '^$$' -fuzz FuzzValidName -fuzztime 30s ./internal/files
 
 # Container images without a container engine: static binaries for both
 # architectures, packed by cmd/imagebuild into one OCI layout (an index of

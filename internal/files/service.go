@@ -132,8 +132,10 @@ func ValidName(name string) (string, error) {
 		return "", core.Invalid("name", "name must be a file name without folders")
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return "", core.Invalid("name", "name must not contain control characters")
+		// Format characters (U+202E right-to-left override, zero-width
+		// joiners…) make "gnp.exe" display as "exe.png": refuse them too.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar {
+			return "", core.Invalid("name", "name must not contain control or invisible formatting characters")
 		}
 	}
 	return name, nil
