@@ -89,8 +89,18 @@ func (s *Server) hqLogout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// hqMe is called by every HQ page, so it also carries the alarms every
+// operator must see wherever they are in the console.
 func (s *Server) hqMe(w http.ResponseWriter, r *http.Request) error {
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"operator": reqCtx(r).operator})
+	alerts := []string{}
+	switch ev, err := s.Store.LastAuditVerification(r.Context()); {
+	case err == nil && ev.Outcome != store.OutcomeSuccess:
+		alerts = append(alerts, "The audit trail is broken (verified "+ev.CreatedAt.UTC().Format(time.RFC3339)+"): "+ev.Detail+
+			" Treat this as a security incident; see the Health page and run `palisade audit verify`.")
+	case err != nil && !core.IsNotFound(err):
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"operator": reqCtx(r).operator, "alerts": alerts})
 	return nil
 }
 

@@ -13,9 +13,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/palisade-hq/palisade/internal/config"
+	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/jobs"
+	"github.com/palisade-hq/palisade/internal/mail"
 	"github.com/palisade-hq/palisade/internal/netguard"
 	"github.com/palisade-hq/palisade/internal/obs"
 	"github.com/palisade-hq/palisade/internal/store"
@@ -43,7 +45,7 @@ func JobDeps(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log 
 		// private, loopback and metadata addresses at connect time.
 		HTTP:             OutboundGuard(cfg).Client(10 * time.Second),
 		Webhook:          jobs.WebhookTarget{URL: cfg.RealtimeWebhookURL, Key: cfg.RealtimeAppKey, Secret: cfg.RealtimeAppSecret},
-		VerifyAuditTrail: verifyAuditTrail(st),
+		VerifyAuditTrail: verifyAuditTrail(st, filesMailer(cfg, st, log), log),
 	}
 }
 
@@ -54,8 +56,12 @@ func OutboundGuard(cfg config.Config) *netguard.Guard {
 	return &netguard.Guard{Allow: allow}
 }
 
-// verifyAuditTrail is the scheduler's daily check of every audit chain.
-func verifyAuditTrail(st *store.Store) func(context.Context) error {
+// verifyAuditTrail is the scheduler's daily check of every audit chain. The
+// outcome goes on the platform chain, where HQ shows it on every page; a
+// break also mails every active operator. A break is not retried: verifying
+// again finds the same break, so the job succeeds once it has raised the
+// alarm, and only a failure to verify or to record is an error.
+func verifyAuditTrail(st *store.Store, mailer mail.Mailer, log *slog.Logger) func(context.Context) error {
 	if st == nil {
 		return nil
 	}
@@ -64,12 +70,41 @@ func verifyAuditTrail(st *store.Store) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !rep.OK() {
-			b := rep.Breaks[0]
-			return fmt.Errorf("%d broken link(s) in %d chains; first: event %d (seq %d): %s", len(rep.Breaks), rep.Chains, b.EventID, b.Seq, b.Reason)
+		if err := st.RecordAuditVerification(ctx, rep, "system"); err != nil {
+			return err
 		}
+		if rep.OK() {
+			return nil
+		}
+		log.ErrorContext(ctx, "audit trail broken", "breaks", len(rep.Breaks), "chains", rep.Chains, "report", rep.String())
+		return alertOperators(ctx, st, mailer, log, "Palisade: the audit trail is broken",
+			"The daily verification of the audit trail found "+rep.String()+"\n\n"+
+				"Audit rows are never changed by the application, so this means the database was edited outside it. "+
+				"Treat it as a security incident: run `palisade audit verify` for the full report and see docs/operations.md.")
+	}
+}
+
+// alertOperators mails every active operator. Mail is best effort (the
+// alarm is already recorded where HQ shows it), so a failed send is logged
+// and the rest are still tried.
+func alertOperators(ctx context.Context, st *store.Store, mailer mail.Mailer, log *slog.Logger, subject, body string) error {
+	if mailer == nil {
+		log.ErrorContext(ctx, "no mailer configured: operators not mailed", "subject", subject)
 		return nil
 	}
+	ops, err := st.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range ops {
+		if o.Status != store.OperatorActive {
+			continue
+		}
+		if err := mailer.Send(ctx, core.Mail{To: o.Email, Subject: subject, Body: body}); err != nil {
+			log.ErrorContext(ctx, "alert mail failed", "operator", o.ID, "err", err)
+		}
+	}
+	return nil
 }
 
 // WorkerOptions are what tests add to a worker.

@@ -80,7 +80,7 @@ func (s *Server) renderConsoleTenants(w http.ResponseWriter, r *http.Request, o 
 	if err := s.API.Call(w, r, http.MethodGet, "/api/hq/tenants?"+v.Encode(), nil, &d); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Status == http.StatusUnprocessableEntity {
 			// A bad filter: show the page without it and say why.
-			p := s.page(o, "Tenants")
+			p := s.page(r, o, "Tenants")
 			p.Error = e.Message
 			p.Data = tenantsView{Tenants: nil, Filter: filter, Plans: plans, Page: 1}
 			s.Views.Render(w, http.StatusUnprocessableEntity, "hq_tenants", p)
@@ -121,7 +121,7 @@ func (s *Server) renderConsoleTenants(w http.ResponseWriter, r *http.Request, o 
 	if d.Page*d.PerPage < d.Total {
 		d.Next = withParam(filter, "page", strconv.Itoa(d.Page+1))
 	}
-	p := s.page(o, "Tenants")
+	p := s.page(r, o, "Tenants")
 	p.Data, p.Error, p.Form = d, errMsg, form
 	s.Views.Render(w, status, "hq_tenants", p)
 }
@@ -236,7 +236,7 @@ func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o c
 	if n := len(d.Audit); n == 50 {
 		d.NextAudit = d.Audit[n-1].ID
 	}
-	p := s.page(o, d.Overview.Tenant.Name)
+	p := s.page(r, o, d.Overview.Tenant.Name)
 	p.Data, p.Flash, p.Error = d, flash, errMsg
 	s.Views.Render(w, status, "hq_tenant", p)
 }
@@ -344,7 +344,7 @@ func (s *Server) renderOperators(w http.ResponseWriter, r *http.Request, o core.
 		return
 	}
 	d.Me, d.Invited, d.Password = o.ID, v.Invited, v.Password
-	p := s.page(o, "Operators")
+	p := s.page(r, o, "Operators")
 	p.Data, p.Error, p.Form = d, errMsg, form
 	s.Views.Render(w, status, "hq_operators", p)
 }

@@ -182,7 +182,7 @@ func (s *Server) consoleHealth(w http.ResponseWriter, r *http.Request, o core.Op
 	if len(s.RealtimeMetrics) > 0 {
 		v.Realtime = s.realtimeConnections(r.Context())
 	}
-	p := s.page(o, "Health")
+	p := s.page(r, o, "Health")
 	p.Data = v
 	s.Views.Render(w, http.StatusOK, "hq_health", p)
 }

@@ -3,6 +3,7 @@
 package hq
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -86,7 +87,7 @@ func (s *Server) routes(m *http.ServeMux) {
 	m.HandleFunc("GET /login", s.loginPage)
 	m.HandleFunc("POST /login", s.loginSubmit)
 	m.HandleFunc("GET /logout", s.authed(func(w http.ResponseWriter, r *http.Request, o core.Operator) {
-		s.Views.Render(w, http.StatusOK, "logout", s.page(o, "Log out"))
+		s.Views.Render(w, http.StatusOK, "logout", s.page(r, o, "Log out"))
 	}))
 	m.HandleFunc("POST /logout", s.logoutSubmit)
 	m.HandleFunc("GET /tenants", s.authed(s.consoleTenants))
@@ -117,17 +118,25 @@ func (s *Server) authed(next operatorPage) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var out struct {
 			Operator core.Operator `json:"operator"`
+			Alerts   []string      `json:"alerts"`
 		}
 		if err := s.API.Call(w, r, http.MethodGet, "/api/hq/me", nil, &out); err != nil {
 			s.fail(w, r, err)
 			return
 		}
+		if len(out.Alerts) > 0 {
+			r = r.WithContext(context.WithValue(r.Context(), alertsKey{}, out.Alerts))
+		}
 		next(w, r, out.Operator)
 	}
 }
 
-func (s *Server) page(o core.Operator, title string) ui.Page {
-	return ui.Page{Title: title, Site: "hq", UserName: o.Name}
+// alertsKey carries /api/hq/me's alarms from authed to the page's layout.
+type alertsKey struct{}
+
+func (s *Server) page(r *http.Request, o core.Operator, title string) ui.Page {
+	alerts, _ := r.Context().Value(alertsKey{}).([]string)
+	return ui.Page{Title: title, Site: "hq", UserName: o.Name, Alerts: alerts}
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -241,7 +250,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, o core.Operat
 		s.fail(w, r, err)
 		return
 	}
-	p := s.page(o, "Audit")
+	p := s.page(r, o, "Audit")
 	p.Data = d
 	s.Views.Render(w, http.StatusOK, "audit", p)
 }
@@ -254,7 +263,7 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, o core.Opera
 		s.fail(w, r, err)
 		return
 	}
-	p := s.page(o, "Outbox")
+	p := s.page(r, o, "Outbox")
 	p.Data = d.Messages
 	s.Views.Render(w, http.StatusOK, "hq_outbox", p)
 }

@@ -42,7 +42,7 @@ func (s *Server) queuesPage(w http.ResponseWriter, r *http.Request, o core.Opera
 		}
 		d.Dead = append(d.Dead, dq)
 	}
-	p := s.page(o, "Queues")
+	p := s.page(r, o, "Queues")
 	p.Data, p.Flash = d, queueFlashes[r.URL.Query().Get("done")]
 	s.Views.Render(w, http.StatusOK, "hq_queues", p)
 }

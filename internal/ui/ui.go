@@ -33,6 +33,8 @@ type Page struct {
 	Flash string
 	Error string
 	Field string
+	// Alerts are alarms shown on every page until their cause is fixed.
+	Alerts []string
 	// Form echoes submitted values (never passwords).
 	Form map[string]string
 	Data any
