@@ -38,7 +38,7 @@ func RunAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer rdb.Close()
 	m := obs.NewMetrics()
-	health := &httpx.Health{}
+	health := &httpx.Health{DrainDelay: cfg.ShutdownDelay}
 	srv, err := NewAPI(cfg, st, rdb, log, m, health, APIOptions{})
 	if err != nil {
 		return err
@@ -51,7 +51,7 @@ func RunAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // RunWeb serves the tenant site.
 func RunWeb(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	m := obs.NewMetrics()
-	health := &httpx.Health{}
+	health := &httpx.Health{DrainDelay: cfg.ShutdownDelay}
 	srv, err := NewWeb(cfg, log, m, health)
 	if err != nil {
 		return err
@@ -64,7 +64,7 @@ func RunWeb(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // RunHQ serves the operators' console.
 func RunHQ(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	m := obs.NewMetrics()
-	health := &httpx.Health{}
+	health := &httpx.Health{DrainDelay: cfg.ShutdownDelay}
 	srv, err := NewHQ(cfg, log, m, health)
 	if err != nil {
 		return err

@@ -41,6 +41,7 @@ type Config struct {
 	HTTPAddr        string        `env:"HTTP_ADDR" default:"" help:"listen address; empty means the role's default port"`
 	MetricsAddr     string        `env:"METRICS_ADDR" default:":9090" help:"Prometheus metrics listener, never public"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"25s" help:"bound on draining in-flight work after SIGTERM"`
+	ShutdownDelay   time.Duration `env:"SHUTDOWN_DELAY" default:"0s" help:"api, web and hq: after SIGTERM, /readyz fails but requests are still served for this long before the listener closes; set it above the time a load balancer that polls /readyz takes to stop routing (ECS's own deregistration needs none); SHUTDOWN_DELAY plus SHUTDOWN_TIMEOUT must fit in the stop timeout"`
 
 	DBDriver string `env:"DB_DRIVER" default:"mysql" help:"mysql or sqlite"`
 	DBDSN    string `env:"DB_DSN" default:"" secret:"true"`
@@ -299,6 +300,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 10*time.Minute {
 		bad("SHUTDOWN_TIMEOUT", "must be between 0 and 10m")
+	}
+	if c.ShutdownDelay < 0 || c.ShutdownDelay > 5*time.Minute {
+		bad("SHUTDOWN_DELAY", "must be between 0 and 5m")
 	}
 	for name, n := range map[string]int{"LOGIN_MAX_FAILURES_ACCOUNT": c.LoginMaxPerAccount, "LOGIN_MAX_FAILURES_IP": c.LoginMaxPerIP} {
 		if n < 1 {

@@ -15,6 +15,12 @@ import (
 // Health serves /healthz (the process is alive) and /readyz (its
 // dependencies answer and it is not draining).
 type Health struct {
+	// DrainDelay is how long ServeAll keeps serving after readiness starts
+	// failing, before it stops accepting connections: a load balancer that
+	// learns of the shutdown from /readyz still sends requests until it has
+	// seen it fail, and those must not meet a closed port.
+	DrainDelay time.Duration
+
 	mu       sync.Mutex
 	checks   []namedCheck
 	draining atomic.Bool
@@ -135,6 +141,16 @@ func ServeAll(ctx context.Context, log *slog.Logger, health *Health, timeout tim
 	}
 	if health != nil {
 		health.Drain()
+		if health.DrainDelay > 0 && serveErr == nil {
+			// Responses now say Connection: close, so clients holding a
+			// keep-alive connection reconnect (through the load balancer)
+			// instead of meeting the close at Shutdown.
+			for _, srv := range hs {
+				srv.SetKeepAlivesEnabled(false)
+			}
+			log.Info("not ready, still serving", "delay", health.DrainDelay.String())
+			time.Sleep(health.DrainDelay)
+		}
 	}
 	log.Info("draining", "timeout", timeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
