@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/palisade-hq/palisade/internal/jobs/jobstest"
 	"github.com/palisade-hq/palisade/internal/store"
 	"github.com/palisade-hq/palisade/internal/testenv"
 )
@@ -55,14 +58,21 @@ type cluster struct {
 	bin string
 	env map[string]string
 	st  *store.Store
+	// rdb is the cluster's own Redis database (jobs clusters only).
+	rdb *redis.Client
 }
 
 // newCluster migrates a fresh database. baseURL is the public origin
-// (the web LB's), apiURL where web reaches the API.
-func newCluster(t *testing.T, baseURL, apiURL string, extra map[string]string) *cluster {
+// (the web LB's), apiURL where web reaches the API. With jobs, the cluster
+// gets a Redis database of its own, since asynq's keys have no prefix.
+func newCluster(t *testing.T, baseURL, apiURL string, jobs bool, extra map[string]string) *cluster {
 	t.Helper()
 	dsn := testenv.MySQLDSN(t)
 	_, prefix, redisURL := testenv.Redis(t)
+	var rdb *redis.Client
+	if jobs {
+		rdb, redisURL = jobstest.Redis(t)
+	}
 	bin := palisade(t)
 	env := map[string]string{
 		"PALISADE_ENV":          "test",
@@ -96,7 +106,7 @@ func newCluster(t *testing.T, baseURL, apiURL string, extra map[string]string) *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &cluster{t: t, bin: bin, env: env, st: st}
+	return &cluster{t: t, bin: bin, env: env, st: st, rdb: rdb}
 }
 
 // start runs role on httpAddr (empty for roles without a port).

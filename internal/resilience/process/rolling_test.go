@@ -31,7 +31,7 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	webLB := newLB(t, "web-lb", webAddrs...)
 	_, port, _ := net.SplitHostPort(webLB.Addr())
 	const shutdownDelay = 2 * time.Second // > the LB's two failed polls
-	c := newCluster(t, "http://localhost:"+port, "http://"+apiLB.Addr(), map[string]string{
+	c := newCluster(t, "http://localhost:"+port, "http://"+apiLB.Addr(), false, map[string]string{
 		"PALISADE_SHUTDOWN_DELAY": shutdownDelay.String(),
 	})
 	type replica struct {
