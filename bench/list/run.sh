@@ -14,9 +14,9 @@ out="${OUT:-/tmp/palisade-bench}"
 C="${C:-64}"
 D="${D:-20s}"
 mkdir -p "$out"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+trap stop_roles EXIT
 
 echo "building" >&2
 CGO_ENABLED=0 go build -trimpath -o "$out/palisade" ./cmd/palisade
@@ -33,22 +33,6 @@ export PALISADE_MAIL_DRIVER=outbox PALISADE_API_URL=http://127.0.0.1:18000 PALIS
 export PALISADE_REALTIME_APP_ID=bench PALISADE_REALTIME_APP_KEY=bench-key PALISADE_REALTIME_APP_SECRET=bench-secret
 "$out/palisade" migrate >/dev/null
 
-now_ms() { date +%s%3N; }
-# start_role ROLE HTTP_PORT METRICS_PORT: prints "role cold_ms rss_kib"
-start_role() {
-	local role=$1 port=$2 metrics=$3 t0 t1 pid
-	t0=$(now_ms)
-	PALISADE_HTTP_ADDR="127.0.0.1:$port" PALISADE_METRICS_ADDR="127.0.0.1:$metrics" "$out/palisade" "$role" >"$out/$role.log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	until curl -fs -o /dev/null "http://127.0.0.1:$metrics/readyz"; do
-		kill -0 "$pid" 2>/dev/null || { echo "$role died:" >&2; cat "$out/$role.log" >&2; exit 1; }
-		sleep 0.01
-	done
-	t1=$(now_ms)
-	sleep 2
-	echo "$role $((t1 - t0)) $(awk '/VmRSS/{print $2}' "/proc/$pid/status")"
-}
 echo "| role | cold start to ready | idle RSS |" >"$out/roles.md"
 echo "|---|---|---|" >>"$out/roles.md"
 for spec in "api 18000 19100" "web 13000 19101" "hq 13001 19102" "realtime 18080 19103" "worker 0 19104" "scheduler 0 19105"; do
