@@ -135,6 +135,9 @@ func (s *Server) startSession(r *http.Request, userID int64) error {
 	sm.Put(r.Context(), session.KeyUserID, userID)
 	sm.Put(r.Context(), session.KeyTenantID, reqCtx(r).tenant.ID)
 	sm.Put(r.Context(), session.KeyCreatedAt, time.Now().Unix())
+	// Cutoffs are in milliseconds: a login right after a password change
+	// (in the same second) must not be voided by it.
+	sm.Put(r.Context(), keyValidFromMs, s.Store.Now().UnixMilli())
 	return nil
 }
 

@@ -349,3 +349,52 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 	}
 	return s.writeMe(w, r, member)
 }
+
+// listPasskeys lists the user's passkeys (their names and last use; never
+// the key material).
+func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) error {
+	pks, err := s.Store.Passkeys(r.Context(), s.userSubject(r))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"passkeys": pks})
+	return nil
+}
+
+// removePasskey deletes one of the user's passkeys (step-up), unless it is
+// the last second factor of someone whose organisation requires one.
+func (s *Server) removePasskey(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.requireRecentAuth(r); err != nil {
+		return err
+	}
+	subj := s.userSubject(r)
+	st, err := s.Store.MFAStatusOf(r.Context(), subj)
+	if err != nil {
+		return err
+	}
+	required, err := s.tenantStore(r).RequiresMFA(r.Context())
+	if err != nil {
+		return err
+	}
+	if required && !st.TOTP && st.Passkeys <= 1 {
+		// Only refuse for the user's own passkey: another id is simply not found.
+		pks, err := s.Store.Passkeys(r.Context(), subj)
+		if err != nil {
+			return err
+		}
+		for _, p := range pks {
+			if p.ID == id {
+				return core.Errorf(core.KindConflict, "your organisation requires a second factor; set up an authenticator app or another passkey before removing this one")
+			}
+		}
+	}
+	if err := s.Store.RemovePasskey(r.Context(), subj, id, s.event(r, "mfa.passkey.removed")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

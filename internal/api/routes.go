@@ -46,6 +46,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/passkey/finish", tenant(s.passkeyLoginFinish))
 	mux.Handle("POST /api/mfa/passkeys/begin", user(s.passkeyRegisterBegin))
 	mux.Handle("POST /api/mfa/passkeys/finish", user(s.passkeyRegisterFinish))
+	mux.Handle("GET /api/mfa/passkeys", user(s.listPasskeys))
+	mux.Handle("DELETE /api/mfa/passkeys/{id}", user(s.removePasskey))
 	mux.Handle("POST /api/auth/reauth", user(s.reauth))
 	mux.Handle("POST /api/auth/mfa", user(s.mfaVerify))
 	mux.Handle("GET /api/mfa", user(s.mfaStatus))

@@ -91,3 +91,19 @@ func (s *Store) UsePasskey(ctx context.Context, subj Subject, credentialID strin
 		credential, s.now(), subj.Type, subj.ID, credentialID)
 	return err
 }
+
+// RemovePasskey deletes one of the subject's credentials, audited. Another
+// subject's id is not found, so ids reveal nothing.
+func (s *Store) RemovePasskey(ctx context.Context, subj Subject, id int64, ev core.AuditEvent) error {
+	return s.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM webauthn_credentials WHERE id = ? AND subject_type = ? AND subject_id = ?`, id, subj.Type, subj.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return core.ErrNotFound
+		}
+		ev.Target = fmt.Sprintf("%s passkey:%d", subj, id)
+		return s.audit(ctx, tx, ev)
+	})
+}
