@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -39,6 +40,8 @@ func main() {
 	dur := flag.Duration("d", 20*time.Second, "measured duration")
 	warm := flag.Duration("warmup", 3*time.Second, "unmeasured warm-up")
 	label := flag.String("label", "", "name in the report")
+	var headers headerFlags
+	flag.Var(&headers, "header", "extra request header \"Name: value\" (repeatable), e.g. a peer's Authorization token")
 	flag.Parse()
 	if *url == "" || *dur > 10*time.Minute {
 		fmt.Fprintln(os.Stderr, "loadgen: -url is required and -d is at most 10m")
@@ -56,6 +59,9 @@ func main() {
 		}
 		if *xfh != "" {
 			req.Header.Set("X-Forwarded-Host", *xfh)
+		}
+		for _, h := range headers {
+			req.Header.Set(h[0], h[1])
 		}
 		res, err := client.Do(req)
 		if err != nil {
@@ -126,4 +132,18 @@ func main() {
 	run(*warm, false)
 	r := run(*dur, true)
 	_ = json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// headerFlags collects repeated -header "Name: value" flags.
+type headerFlags [][2]string
+
+func (h *headerFlags) String() string { return fmt.Sprint(*h) }
+
+func (h *headerFlags) Set(v string) error {
+	name, value, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(name) == "" {
+		return fmt.Errorf("want \"Name: value\", got %q", v)
+	}
+	*h = append(*h, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
+	return nil
 }
