@@ -1,0 +1,221 @@
+// Command plot reads the soak's samples (t_s,role,rss_mib,goroutines),
+// draws RSS and goroutines against time per role into one PNG, and prints
+// each role's least-squares slope over the second half of the run in MiB
+// and goroutines per hour, so "no growth" is a number.
+//
+//	go run ./bench/soak/plot -csv /tmp/palisade-soak/soak.csv -png docs/soak.png
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+type sample struct{ t, rss, gr float64 }
+
+type trend struct {
+	Role            string  `json:"role"`
+	Samples         int     `json:"samples_second_half"`
+	FromMin         float64 `json:"from_minute"`
+	ToMin           float64 `json:"to_minute"`
+	RSSMeanMiB      float64 `json:"rss_mean_mib"`
+	RSSMaxMiB       float64 `json:"rss_max_mib"`
+	RSSSlopeMiBHour float64 `json:"rss_slope_mib_per_hour"`
+	GrMean          float64 `json:"goroutines_mean"`
+	GrMax           float64 `json:"goroutines_max"`
+	GrSlopePerHour  float64 `json:"goroutines_slope_per_hour"`
+}
+
+func main() {
+	in := flag.String("csv", "", "samples written by bench/soak/run.sh")
+	out := flag.String("png", "docs/soak.png", "image to write")
+	js := flag.String("json", "", "write the trends here too")
+	flag.Parse()
+	f, err := os.Open(*in)
+	if err != nil {
+		fail(err)
+	}
+	by, roles, err := read(f)
+	f.Close()
+	if err != nil {
+		fail(err)
+	}
+	if err := draw2(by, roles, *out); err != nil {
+		fail(err)
+	}
+	var trends []trend
+	fmt.Println("| role | samples (2nd half) | RSS mean / max | RSS slope | goroutines mean / max | goroutine slope |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	for _, r := range roles {
+		tr := trendOf(r, by[r])
+		trends = append(trends, tr)
+		fmt.Printf("| %s | %d | %.1f / %.1f MiB | %+.2f MiB/h | %.0f / %.0f | %+.1f /h |\n",
+			r, tr.Samples, tr.RSSMeanMiB, tr.RSSMaxMiB, tr.RSSSlopeMiBHour, tr.GrMean, tr.GrMax, tr.GrSlopePerHour)
+	}
+	if *js != "" {
+		b, _ := json.MarshalIndent(trends, "", "  ")
+		if err := os.WriteFile(*js, append(b, '\n'), 0o644); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "plot:", err)
+	os.Exit(1)
+}
+
+func read(r io.Reader) (map[string][]sample, []string, error) {
+	cr := csv.NewReader(r)
+	head, err := cr.Read()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.Equal(head, []string{"t_s", "role", "rss_mib", "goroutines"}) {
+		return nil, nil, fmt.Errorf("header %v is not t_s,role,rss_mib,goroutines", head)
+	}
+	by := map[string][]sample{}
+	var roles []string
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		var v [3]float64
+		for i, s := range []string{rec[0], rec[2], rec[3]} {
+			if v[i], err = strconv.ParseFloat(s, 64); err != nil {
+				return nil, nil, fmt.Errorf("line %d: %q is not a number", line, s)
+			}
+		}
+		if _, ok := by[rec[1]]; !ok {
+			roles = append(roles, rec[1])
+		}
+		by[rec[1]] = append(by[rec[1]], sample{v[0], v[1], v[2]})
+	}
+	if len(roles) == 0 {
+		return nil, nil, fmt.Errorf("no samples")
+	}
+	return by, roles, nil
+}
+
+// slope is the least-squares slope of y against x.
+func slope(x, y []float64) float64 {
+	n := float64(len(x))
+	if n < 2 {
+		return 0
+	}
+	var sx, sy, sxx, sxy float64
+	for i := range x {
+		sx += x[i]
+		sy += y[i]
+		sxx += x[i] * x[i]
+		sxy += x[i] * y[i]
+	}
+	d := n*sxx - sx*sx
+	if d == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / d
+}
+
+// trendOf fits the second half of the samples (by time): the first half
+// holds the seeding and the warm-up of caches and pools.
+func trendOf(role string, s []sample) trend {
+	mid := (s[0].t + s[len(s)-1].t) / 2
+	var x, rss, gr []float64
+	tr := trend{Role: role}
+	for _, p := range s {
+		if p.t < mid {
+			continue
+		}
+		x = append(x, p.t/3600)
+		rss = append(rss, p.rss)
+		gr = append(gr, p.gr)
+		tr.RSSMeanMiB += p.rss
+		tr.GrMean += p.gr
+		tr.RSSMaxMiB = max(tr.RSSMaxMiB, p.rss)
+		tr.GrMax = max(tr.GrMax, p.gr)
+	}
+	tr.Samples = len(x)
+	if tr.Samples > 0 {
+		tr.FromMin, tr.ToMin = x[0]*60, x[len(x)-1]*60
+		tr.RSSMeanMiB /= float64(len(x))
+		tr.GrMean /= float64(len(x))
+	}
+	tr.RSSSlopeMiBHour = slope(x, rss)
+	tr.GrSlopePerHour = slope(x, gr)
+	return tr
+}
+
+var palette = []color.Color{
+	color.RGBA{31, 119, 180, 255}, color.RGBA{214, 39, 40, 255}, color.RGBA{44, 160, 44, 255},
+	color.RGBA{148, 103, 189, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{140, 86, 75, 255},
+}
+
+// draw2 stacks two panels, RSS over goroutines, minutes on the x axis.
+func draw2(by map[string][]sample, roles []string, out string) error {
+	panel := func(title, ylabel string, val func(sample) float64) (*plot.Plot, error) {
+		p := plot.New()
+		p.Title.Text = title
+		p.X.Label.Text = "minutes"
+		p.Y.Label.Text = ylabel
+		p.Y.Min = 0
+		p.Add(plotter.NewGrid())
+		p.Legend.Top = true
+		p.Legend.Left = true
+		for i, r := range roles {
+			xys := make(plotter.XYs, len(by[r]))
+			for j, s := range by[r] {
+				xys[j].X, xys[j].Y = s.t/60, val(s)
+			}
+			l, err := plotter.NewLine(xys)
+			if err != nil {
+				return nil, err
+			}
+			l.Color = palette[i%len(palette)]
+			l.Width = vg.Points(1.5)
+			p.Add(l)
+			p.Legend.Add(r, l)
+		}
+		return p, nil
+	}
+	rssP, err := panel("RSS per role process", "MiB", func(s sample) float64 { return s.rss })
+	if err != nil {
+		return err
+	}
+	grP, err := panel("Goroutines per role process", "goroutines", func(s sample) float64 { return s.gr })
+	if err != nil {
+		return err
+	}
+	img := vgimg.New(vg.Points(900), vg.Points(800))
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Points(10), PadY: vg.Points(20), PadTop: vg.Points(10), PadBottom: vg.Points(10), PadLeft: vg.Points(10), PadRight: vg.Points(20)}
+	cs := plot.Align([][]*plot.Plot{{rssP}, {grP}}, tiles, dc)
+	rssP.Draw(cs[0][0])
+	grP.Draw(cs[1][0])
+	w, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
