@@ -179,6 +179,13 @@ func draw2(by map[string][]sample, roles []string, out string) error {
 		p.Add(plotter.NewGrid())
 		p.Legend.Top = true
 		p.Legend.Left = true
+		top := 0.0
+		for _, r := range roles {
+			for _, s := range by[r] {
+				top = max(top, val(s))
+			}
+		}
+		p.Y.Max = top * 1.3 // headroom for the legend above the lines
 		for i, r := range roles {
 			xys := make(plotter.XYs, len(by[r]))
 			for j, s := range by[r] {
