@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,7 +19,8 @@ import (
 )
 
 // Passkeys (WebAuthn). The relying party id is the base domain, so one
-// passkey serves the user on every tenant host; the allowed origin is the
+// passkey serves the user on every tenant host (except on a single-label
+// base such as localhost; see relyingParty); the allowed origin is the
 // exact host of the request, so a ceremony started on one tenant's site
 // cannot be finished from another.
 
@@ -68,8 +70,20 @@ func (s *Server) relyingParty(r *http.Request) (*webauthn.WebAuthn, error) {
 	if p := r.Header.Get("X-Forwarded-Proto"); (p == "http" || p == "https") && r.Header.Get("X-Forwarded-Host") != "" {
 		proto = p
 	}
+	rpID := base.Hostname()
+	if !strings.Contains(rpID, ".") {
+		// A browser lets a page claim a parent domain as RP id only if it
+		// is a registrable domain, which a single label such as "localhost"
+		// (development and tests, tenants at <slug>.localhost) is not; there
+		// each tenant host is its own RP id.
+		h, _, err := net.SplitHostPort(s.publicHost(r))
+		if err != nil {
+			h = s.publicHost(r)
+		}
+		rpID = h
+	}
 	return webauthn.New(&webauthn.Config{
-		RPID:          base.Hostname(),
+		RPID:          rpID,
 		RPDisplayName: "Palisade",
 		RPOrigins:     []string{proto + "://" + s.publicHost(r)},
 	})

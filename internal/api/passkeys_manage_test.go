@@ -25,7 +25,7 @@ func registerPasskey(t *testing.T, b *browser, a *softAuthenticator, origin, nam
 	want(t, r, http.StatusOK)
 	r.json(t, &opts)
 	handle, _ := b64.DecodeString(opts.PublicKey.User.ID)
-	want(t, b.do("POST", "/api/mfa/passkeys/finish?name="+name, a.create("localhost", origin, opts.PublicKey.Challenge, handle)), http.StatusCreated)
+	want(t, b.do("POST", "/api/mfa/passkeys/finish?name="+name, a.create(opts.PublicKey.RP.ID, origin, opts.PublicKey.Challenge, handle)), http.StatusCreated)
 }
 
 // TestPasskeyListAndRemove: a user lists their own passkeys only, removes
