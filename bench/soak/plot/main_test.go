@@ -1,0 +1,47 @@
+package main
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestTrendFitsTheSecondHalf(t *testing.T) {
+	// RSS jumps in the first half (warm-up) and then grows 1 MiB per 10
+	// minutes; goroutines are flat in the second half.
+	var s []sample
+	for i := 0; i <= 60; i++ {
+		ts := float64(i * 60)
+		rss := 100.0
+		if i >= 30 {
+			rss = 200 + float64(i-30)/10
+		}
+		s = append(s, sample{t: ts, rss: rss, gr: 40})
+	}
+	tr := trendOf("api", s)
+	if math.Abs(tr.RSSSlopeMiBHour-6) > 1e-9 {
+		t.Fatalf("RSS slope %v MiB/h, want 6", tr.RSSSlopeMiBHour)
+	}
+	if tr.GrSlopePerHour != 0 || tr.GrMean != 40 {
+		t.Fatalf("goroutines slope %v mean %v, want 0 and 40", tr.GrSlopePerHour, tr.GrMean)
+	}
+	if tr.Samples != 31 || tr.FromMin != 30 || tr.ToMin != 60 {
+		t.Fatalf("fitted %d samples from %v to %v min, want 31 from 30 to 60", tr.Samples, tr.FromMin, tr.ToMin)
+	}
+}
+
+func TestReadRefusesBadInput(t *testing.T) {
+	for name, in := range map[string]string{
+		"header": "time,role,rss,g\n0,api,1,2\n",
+		"number": "t_s,role,rss_mib,goroutines\n0,api,x,2\n",
+		"empty":  "t_s,role,rss_mib,goroutines\n",
+	} {
+		if _, _, err := read(strings.NewReader(in)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	by, roles, err := read(strings.NewReader("t_s,role,rss_mib,goroutines\n0,api,1.5,2\n0,web,3,4\n10,api,2,3\n"))
+	if err != nil || len(roles) != 2 || roles[0] != "api" || len(by["api"]) != 2 || by["web"][0].gr != 4 {
+		t.Fatalf("read: %v %v %v", by, roles, err)
+	}
+}
