@@ -35,6 +35,7 @@ echo "soak: rate=$RATE/s D=$D; $(nproc) CPUs; load average $(cut -d' ' -f1-3 /pr
 "$out/mix" "${mix_flags[@]}" -rate "$RATE" -d "$D" -progress 60s -label "soak ${RATE}/s $D" -json "$out/mix.json" >"$out/mix.md" 2>"$out/mix.log" &
 mixpid=$!
 
+rm -f "$out/load_start"
 echo "t_s,role,rss_mib,goroutines" >"$out/soak.csv"
 t0=$(date +%s)
 while kill -0 "$mixpid" 2>/dev/null; do
@@ -45,10 +46,13 @@ while kill -0 "$mixpid" 2>/dev/null; do
 		gr=$(curl -fs "http://127.0.0.1:${metrics[$r]}/metrics" | awk '$1=="go_goroutines"{print $2}')
 		echo "$now,$r,$rss,$gr" >>"$out/soak.csv"
 	done
+	# The load begins once the harness has seeded and subscribed: mark it,
+	# so the plot can tell seeding (password hashing) from the load.
+	if [ ! -e "$out/load_start" ] && grep -q 'realtime sockets subscribed' "$out/mix.log"; then echo "$now" >"$out/load_start"; fi
 	sleep "$EVERY"
 done
 wait "$mixpid" || { echo "soak: the load failed:" >&2; cat "$out/mix.log" >&2; exit 1; }
 mixpid=
 echo "finished $(date -u +%FT%TZ); load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/soak.txt" >&2
 cat "$out/mix.md"
-go run ./bench/soak/plot -csv "$out/soak.csv" -png "$PNG" -json "$out/trend.json" | tee "$out/trend.md"
+go run ./bench/soak/plot -csv "$out/soak.csv" -png "$PNG" -json "$out/trend.json" -load-start "$(cat "$out/load_start" 2>/dev/null || echo 0)" | tee "$out/trend.md"

@@ -43,6 +43,7 @@ func main() {
 	in := flag.String("csv", "", "samples written by bench/soak/run.sh")
 	out := flag.String("png", "docs/soak.png", "image to write")
 	js := flag.String("json", "", "write the trends here too")
+	loadStart := flag.Float64("load-start", 0, "seconds into the samples when the load began (after seeding); 0: from the first sample")
 	flag.Parse()
 	f, err := os.Open(*in)
 	if err != nil {
@@ -53,14 +54,14 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	if err := draw2(by, roles, *out); err != nil {
+	if err := draw2(by, roles, *out, *loadStart); err != nil {
 		fail(err)
 	}
 	var trends []trend
 	fmt.Println("| role | samples (2nd half) | RSS mean / max | RSS slope | goroutines mean / max | goroutine slope |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
 	for _, r := range roles {
-		tr := trendOf(r, by[r])
+		tr := trendOf(r, by[r], *loadStart)
 		trends = append(trends, tr)
 		fmt.Printf("| %s | %d | %.1f / %.1f MiB | %+.2f MiB/h | %.0f / %.0f | %+.1f /h |\n",
 			r, tr.Samples, tr.RSSMeanMiB, tr.RSSMaxMiB, tr.RSSSlopeMiBHour, tr.GrMean, tr.GrMax, tr.GrSlopePerHour)
@@ -134,10 +135,10 @@ func slope(x, y []float64) float64 {
 	return (n*sxy - sx*sy) / d
 }
 
-// trendOf fits the second half of the samples (by time): the first half
-// holds the seeding and the warm-up of caches and pools.
-func trendOf(role string, s []sample) trend {
-	mid := (s[0].t + s[len(s)-1].t) / 2
+// trendOf fits the second half of the load (by time, from loadStart): the
+// first half holds the warm-up of caches, pools and the heap's target.
+func trendOf(role string, s []sample, loadStart float64) trend {
+	mid := (max(s[0].t, loadStart) + s[len(s)-1].t) / 2
 	var x, rss, gr []float64
 	tr := trend{Role: role}
 	for _, p := range s {
@@ -168,9 +169,11 @@ var palette = []color.Color{
 	color.RGBA{148, 103, 189, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{140, 86, 75, 255},
 }
 
-// draw2 stacks two panels, RSS over goroutines, minutes on the x axis.
-func draw2(by map[string][]sample, roles []string, out string) error {
-	panel := func(title, ylabel string, val func(sample) float64) (*plot.Plot, error) {
+// draw2 stacks the panels, RSS over goroutines, minutes on the x axis;
+// with loadStart, a second RSS panel shows the load alone, so seeding's
+// password hashing does not set the scale.
+func draw2(by map[string][]sample, roles []string, out string, loadStart float64) error {
+	panel := func(title, ylabel string, from float64, val func(sample) float64) (*plot.Plot, error) {
 		p := plot.New()
 		p.Title.Text = title
 		p.X.Label.Text = "minutes"
@@ -182,14 +185,18 @@ func draw2(by map[string][]sample, roles []string, out string) error {
 		top := 0.0
 		for _, r := range roles {
 			for _, s := range by[r] {
-				top = max(top, val(s))
+				if s.t >= from {
+					top = max(top, val(s))
+				}
 			}
 		}
 		p.Y.Max = top * 1.3 // headroom for the legend above the lines
 		for i, r := range roles {
-			xys := make(plotter.XYs, len(by[r]))
-			for j, s := range by[r] {
-				xys[j].X, xys[j].Y = s.t/60, val(s)
+			var xys plotter.XYs
+			for _, s := range by[r] {
+				if s.t >= from {
+					xys = append(xys, plotter.XY{X: s.t / 60, Y: val(s)})
+				}
 			}
 			l, err := plotter.NewLine(xys)
 			if err != nil {
@@ -202,20 +209,38 @@ func draw2(by map[string][]sample, roles []string, out string) error {
 		}
 		return p, nil
 	}
-	rssP, err := panel("RSS per role process", "MiB", func(s sample) float64 { return s.rss })
+	rss := func(s sample) float64 { return s.rss }
+	var panels []*plot.Plot
+	title := "RSS per role process"
+	if loadStart > 0 {
+		title = fmt.Sprintf("RSS per role process, whole run (seeding until minute %.1f)", loadStart/60)
+	}
+	p, err := panel(title, "MiB", 0, rss)
 	if err != nil {
 		return err
 	}
-	grP, err := panel("Goroutines per role process", "goroutines", func(s sample) float64 { return s.gr })
-	if err != nil {
+	panels = append(panels, p)
+	if loadStart > 0 {
+		if p, err = panel(fmt.Sprintf("RSS per role process under the steady load (from minute %.1f)", loadStart/60), "MiB", loadStart, rss); err != nil {
+			return err
+		}
+		panels = append(panels, p)
+	}
+	if p, err = panel("Goroutines per role process", "goroutines", 0, func(s sample) float64 { return s.gr }); err != nil {
 		return err
 	}
-	img := vgimg.New(vg.Points(900), vg.Points(800))
+	panels = append(panels, p)
+	img := vgimg.New(vg.Points(900), vg.Points(float64(400*len(panels))))
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Points(10), PadY: vg.Points(20), PadTop: vg.Points(10), PadBottom: vg.Points(10), PadLeft: vg.Points(10), PadRight: vg.Points(20)}
-	cs := plot.Align([][]*plot.Plot{{rssP}, {grP}}, tiles, dc)
-	rssP.Draw(cs[0][0])
-	grP.Draw(cs[1][0])
+	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadX: vg.Points(10), PadY: vg.Points(20), PadTop: vg.Points(10), PadBottom: vg.Points(10), PadLeft: vg.Points(10), PadRight: vg.Points(20)}
+	grid := make([][]*plot.Plot, len(panels))
+	for i, p := range panels {
+		grid[i] = []*plot.Plot{p}
+	}
+	cs := plot.Align(grid, tiles, dc)
+	for i, p := range panels {
+		p.Draw(cs[i][0])
+	}
 	w, err := os.Create(out)
 	if err != nil {
 		return err

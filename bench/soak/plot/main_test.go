@@ -18,7 +18,7 @@ func TestTrendFitsTheSecondHalf(t *testing.T) {
 		}
 		s = append(s, sample{t: ts, rss: rss, gr: 40})
 	}
-	tr := trendOf("api", s)
+	tr := trendOf("api", s, 0)
 	if math.Abs(tr.RSSSlopeMiBHour-6) > 1e-9 {
 		t.Fatalf("RSS slope %v MiB/h, want 6", tr.RSSSlopeMiBHour)
 	}
@@ -27,6 +27,11 @@ func TestTrendFitsTheSecondHalf(t *testing.T) {
 	}
 	if tr.Samples != 31 || tr.FromMin != 30 || tr.ToMin != 60 {
 		t.Fatalf("fitted %d samples from %v to %v min, want 31 from 30 to 60", tr.Samples, tr.FromMin, tr.ToMin)
+	}
+	// With the load starting at minute 20, the second half of the load
+	// starts at minute 40.
+	if tr := trendOf("api", s, 20*60); tr.FromMin != 40 || math.Abs(tr.RSSSlopeMiBHour-6) > 1e-9 {
+		t.Fatalf("from minute %v slope %v, want 40 and 6", tr.FromMin, tr.RSSSlopeMiBHour)
 	}
 }
 
