@@ -287,7 +287,8 @@ func (c Config) Validate() error {
 		bad("SESSION_IDLE_TIMEOUT", "must be positive")
 	}
 	if c.SessionAbsolute < c.SessionIdle {
-		bad("SESSION_ABSOLUTE_TIMEOUT", "must not be shorter than the idle timeout")
+		// Name both: either may be the one that was just changed.
+		bad("SESSION_ABSOLUTE_TIMEOUT", "%s must not be shorter than PALISADE_SESSION_IDLE_TIMEOUT (%s)", c.SessionAbsolute, c.SessionIdle)
 	}
 	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > 1000 {
 		bad("WORKER_CONCURRENCY", "must be between 1 and 1000")

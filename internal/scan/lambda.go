@@ -63,7 +63,9 @@ type S3Notification struct {
 func (n S3Notification) Objects() []Object {
 	var out []Object
 	for _, r := range n.Records {
-		if !strings.Contains(r.EventName, "ObjectCreated") {
+		// A record that names no object is nothing to scan (as in
+		// ObjectFromEventBridge).
+		if !strings.Contains(r.EventName, "ObjectCreated") || r.S3.Bucket.Name == "" || r.S3.Object.Key == "" {
 			continue
 		}
 		key := r.S3.Object.Key
