@@ -239,7 +239,7 @@ func (c Config) Validate() error {
 	default:
 		bad("LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
 	}
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Path != "" && u.Path != "/" {
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || strings.TrimSuffix(u.Hostname(), ".") == "" || u.Path != "" && u.Path != "/" {
 		bad("BASE_URL", "%q must be an origin such as https://palisade.example.com", c.BaseURL)
 	} else if c.Env != EnvDev && c.Env != EnvTest && u.Scheme != "https" {
 		bad("BASE_URL", "must use https outside dev and test")

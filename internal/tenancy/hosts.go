@@ -32,7 +32,9 @@ type Hosts struct {
 // FromBaseURL builds Hosts from PALISADE_BASE_URL (already validated).
 func FromBaseURL(base string) Hosts {
 	u, _ := url.Parse(base)
-	return Hosts{Scheme: u.Scheme, Base: strings.ToLower(u.Hostname()), Port: u.Port()}
+	// A fully qualified "palisade.example.com." names the same domain; Host
+	// headers are compared without the trailing dot, so the base must be too.
+	return Hosts{Scheme: u.Scheme, Base: strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), Port: u.Port()}
 }
 
 // Classify resolves a Host header. Anything that is not exactly the base,

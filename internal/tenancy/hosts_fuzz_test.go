@@ -30,12 +30,14 @@ func FuzzHostRoundTrip(f *testing.F) {
 		{"https://palisade.example.com", "api.palisade.example.com"},
 		{"http://[::1]:8080", "acme.::1"},
 		{"https://example.com", "xn--80ak6aa92e.example.com"},
+		// A fully qualified base (trailing dot) once sent every host to Unknown.
+		{"https://palisade.example.com.", "acme.palisade.example.com"},
 	} {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, base, host string) {
 		u, err := url.Parse(base)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Path != "" && u.Path != "/" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || strings.TrimSuffix(u.Hostname(), ".") == "" || u.Path != "" && u.Path != "/" {
 			return // config.Validate refuses such a PALISADE_BASE_URL
 		}
 		if strings.Contains(u.Hostname(), ":") {
