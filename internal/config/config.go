@@ -138,6 +138,10 @@ type Config struct {
 	DevS3Addr           string `env:"DEV_S3_ADDR" default:"127.0.0.1:9000" help:"dev: the embedded S3-compatible store (versitygw), unless PALISADE_S3_ENDPOINT names another"`
 }
 
+// MaxBaseHostLen leaves room under the base domain for the longest tenant
+// label (32 characters) and its dot within DNS's 253.
+const MaxBaseHostLen = 253 - 33
+
 // Getenv is os.Getenv's shape; run passes it down so tests control the environment.
 type Getenv func(string) string
 
@@ -243,6 +247,8 @@ func (c Config) Validate() error {
 		bad("BASE_URL", "%q must be an origin such as https://palisade.example.com", c.BaseURL)
 	} else if c.Env != EnvDev && c.Env != EnvTest && u.Scheme != "https" {
 		bad("BASE_URL", "must use https outside dev and test")
+	} else if len(u.Hostname()) > MaxBaseHostLen {
+		bad("BASE_URL", "host %q is %d characters; at most %d, so that <slug>.<host> fits in a 253-character DNS name", u.Hostname(), len(u.Hostname()), MaxBaseHostLen)
 	}
 	if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("API_URL", "%q must be an http(s) URL", c.APIURL)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palisade-hq/palisade/internal/config"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/tenancy"
 )
@@ -37,7 +38,8 @@ func FuzzHostRoundTrip(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, base, host string) {
 		u, err := url.Parse(base)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || strings.TrimSuffix(u.Hostname(), ".") == "" || u.Path != "" && u.Path != "/" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || strings.TrimSuffix(u.Hostname(), ".") == "" || u.Path != "" && u.Path != "/" ||
+			len(u.Hostname()) > config.MaxBaseHostLen {
 			return // config.Validate refuses such a PALISADE_BASE_URL
 		}
 		if strings.Contains(u.Hostname(), ":") {
