@@ -247,6 +247,8 @@ func (c Config) Validate() error {
 		bad("BASE_URL", "%q must be an origin such as https://palisade.example.com", c.BaseURL)
 	} else if c.Env != EnvDev && c.Env != EnvTest && u.Scheme != "https" {
 		bad("BASE_URL", "must use https outside dev and test")
+	} else if strings.Trim(strings.ToLower(u.Hostname()), "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+		bad("BASE_URL", "host %q must be a DNS name: tenants live at <slug>.<host>", u.Hostname())
 	} else if len(u.Hostname()) > MaxBaseHostLen {
 		bad("BASE_URL", "host %q is %d characters; at most %d, so that <slug>.<host> fits in a 253-character DNS name", u.Hostname(), len(u.Hostname()), MaxBaseHostLen)
 	}
