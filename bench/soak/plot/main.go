@@ -37,7 +37,14 @@ type trend struct {
 	GrMean          float64 `json:"goroutines_mean"`
 	GrMax           float64 `json:"goroutines_max"`
 	GrSlopePerHour  float64 `json:"goroutines_slope_per_hour"`
+	// The same fits to each window's minimum: a leak raises the floor,
+	// while a stall of the machine only adds spikes above it.
+	RSSFloorSlopeMiBHour float64 `json:"rss_floor_slope_mib_per_hour"`
+	GrFloorSlopePerHour  float64 `json:"goroutines_floor_slope_per_hour"`
 }
+
+// floorWindow is the width of the windows whose minima the floor fits.
+const floorWindow = 120.0 // seconds
 
 func main() {
 	in := flag.String("csv", "", "samples written by bench/soak/run.sh")
@@ -58,13 +65,13 @@ func main() {
 		fail(err)
 	}
 	var trends []trend
-	fmt.Println("| role | samples (2nd half) | RSS mean / max | RSS slope | goroutines mean / max | goroutine slope |")
+	fmt.Println("| role | samples (2nd half) | RSS mean / max | RSS slope (floor) | goroutines mean / max | goroutine slope (floor) |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
 	for _, r := range roles {
 		tr := trendOf(r, by[r], *loadStart)
 		trends = append(trends, tr)
-		fmt.Printf("| %s | %d | %.1f / %.1f MiB | %+.2f MiB/h | %.0f / %.0f | %+.1f /h |\n",
-			r, tr.Samples, tr.RSSMeanMiB, tr.RSSMaxMiB, tr.RSSSlopeMiBHour, tr.GrMean, tr.GrMax, tr.GrSlopePerHour)
+		fmt.Printf("| %s | %d | %.1f / %.1f MiB | %+.2f MiB/h (%+.2f) | %.0f / %.0f | %+.1f /h (%+.1f) |\n",
+			r, tr.Samples, tr.RSSMeanMiB, tr.RSSMaxMiB, tr.RSSSlopeMiBHour, tr.RSSFloorSlopeMiBHour, tr.GrMean, tr.GrMax, tr.GrSlopePerHour, tr.GrFloorSlopePerHour)
 	}
 	if *js != "" {
 		b, _ := json.MarshalIndent(trends, "", "  ")
@@ -161,6 +168,23 @@ func trendOf(role string, s []sample, loadStart float64) trend {
 	}
 	tr.RSSSlopeMiBHour = slope(x, rss)
 	tr.GrSlopePerHour = slope(x, gr)
+	// Floors: the minimum of each window, placed at the window's middle.
+	var fx, frss, fgr []float64
+	for i := 0; i < len(x); {
+		w0 := x[i]
+		j := i
+		mr, mg := rss[i], gr[i]
+		for j < len(x) && (x[j]-w0)*3600 < floorWindow {
+			mr, mg = min(mr, rss[j]), min(mg, gr[j])
+			j++
+		}
+		fx = append(fx, (x[i]+x[j-1])/2)
+		frss = append(frss, mr)
+		fgr = append(fgr, mg)
+		i = j
+	}
+	tr.RSSFloorSlopeMiBHour = slope(fx, frss)
+	tr.GrFloorSlopePerHour = slope(fx, fgr)
 	return tr
 }
 

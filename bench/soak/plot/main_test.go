@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,20 @@ func TestTrendFitsTheSecondHalf(t *testing.T) {
 	}
 	if tr.Samples != 31 || tr.FromMin != 30 || tr.ToMin != 60 {
 		t.Fatalf("fitted %d samples from %v to %v min, want 31 from 30 to 60", tr.Samples, tr.FromMin, tr.ToMin)
+	}
+	if math.Abs(tr.RSSFloorSlopeMiBHour-6) > 0.5 || math.Abs(tr.GrFloorSlopePerHour) > 1e-6 {
+		t.Fatalf("floor slopes %v MiB/h and %v /h, want about 6 and 0", tr.RSSFloorSlopeMiBHour, tr.GrFloorSlopePerHour)
+	}
+	// Spikes above a flat floor move the plain fit, not the floor's.
+	spiky := slices.Clone(s)
+	for i := range spiky {
+		spiky[i].rss = 100
+		if i == 58 {
+			spiky[i].rss = 900
+		}
+	}
+	if tr := trendOf("web", spiky, 0); tr.RSSSlopeMiBHour <= 100 || math.Abs(tr.RSSFloorSlopeMiBHour) > 1e-6 {
+		t.Fatalf("spike: plain slope %v, floor slope %v; want > 100 and 0", tr.RSSSlopeMiBHour, tr.RSSFloorSlopeMiBHour)
 	}
 	// With the load starting at minute 20, the second half of the load
 	// starts at minute 40.
