@@ -41,7 +41,7 @@ func FuzzHostRoundTrip(f *testing.F) {
 		// Only a base the configuration accepts is ever used.
 		if _, err := config.Load(context.Background(), func(k string) string {
 			return map[string]string{"PALISADE_ENV": "dev", "PALISADE_BASE_URL": base}[k]
-		}, nil, nil); err != nil || strings.TrimSpace(base) != base {
+		}, nil, nil); err != nil || base == "" || strings.TrimSpace(base) != base {
 			return
 		}
 		h := tenancy.FromBaseURL(base)
