@@ -48,6 +48,12 @@ func (h Hasher) Hash(password string) (string, error) {
 
 var errBadHash = errors.New("malformed password hash")
 
+// Ceilings on a stored hash's own parameters: 16 times the defaults.
+const (
+	maxMemory = 1 << 20 // KiB: 1 GiB
+	maxTime   = 48
+)
+
 // Verify checks a password against a stored hash in constant time. The
 // hash's own parameters are used, so raising the defaults keeps old hashes valid.
 func (Hasher) Verify(password, encoded string) (bool, error) {
@@ -73,7 +79,12 @@ func (Hasher) Verify(password, encoded string) (bool, error) {
 	if err != nil {
 		return false, errBadHash
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	// argon2 panics on zero passes or threads, and a stored hash must not
+	// be able to ask for unbounded memory or time, nor an odd key length.
+	if t < 1 || t > maxTime || p < 1 || m > maxMemory || len(salt) < 8 || len(want) < 16 || len(want) > 64 {
+		return false, errBadHash
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want))) // #nosec G115 -- len(want) is checked to be 16..64 just above
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
