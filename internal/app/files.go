@@ -88,7 +88,7 @@ func ScanHandler(ctx context.Context, cfg config.Config, log *slog.Logger) (scan
 		if st, err = OpenStore(ctx, cfg); err != nil {
 			return scan.Handler{}, nil, err
 		}
-		closeFn = func() { st.Close() }
+		closeFn = func() { _ = st.Close() } // at shutdown there is nobody left to tell
 	}
 	settings := files.SettingsFrom(cfg, "")
 	clients, err := files.NewClients(ctx, settings)

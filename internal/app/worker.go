@@ -162,7 +162,7 @@ func NewScheduler(cfg config.Config, rdb redis.UniversalClient, log *slog.Logger
 	c := jobs.NewClient(rdb)
 	s, err := jobs.NewScheduler(c, jobs.Schedule(), jobs.SchedulerConfig{Every: cfg.SchedulerEvery, Log: log, Metrics: jm})
 	if err != nil {
-		c.Close()
+		_ = c.Close() // the scheduler's error is the one worth reporting
 		return nil, nil, err
 	}
 	return s, c, nil
@@ -211,7 +211,7 @@ func StartJobs(ctx context.Context, cfg config.Config, st *store.Store, rdb redi
 			}
 		})
 	}
-	return func() { wg.Wait(); c.Close() }, nil
+	return func() { wg.Wait(); _ = c.Close() }, nil // at shutdown there is nobody left to tell
 }
 
 // alongside runs two parts of a role; when either ends, the other is

@@ -41,7 +41,7 @@ func Markdown() string {
 }
 
 // fieldHelp explains the variables whose tags carry no help text.
-var fieldHelp = map[string]string{
+var fieldHelp = map[string]string{ // #nosec G101 -- help texts keyed by field name; names like RealtimeAppSecret are not values
 	"BaseURL":                      "public origin of the apex domain; tenants live at `<slug>.<host>`, HQ at `admin.<host>`",
 	"DBDriver":                     "`mysql` (MariaDB, production) or `sqlite`",
 	"DBDSN":                        "MariaDB DSN (`user:pass@tcp(host:3306)/db`) or SQLite file path",

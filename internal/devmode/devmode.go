@@ -32,7 +32,7 @@ import (
 const (
 	DevRealtimeAppID     = "palisade-dev"
 	DevRealtimeAppKey    = "palisade-dev-key"
-	DevRealtimeAppSecret = "palisade-dev-secret"
+	DevRealtimeAppSecret = "palisade-dev-secret" // #nosec G101 -- documented dev-only value; production builds (-tags nodev) leave devmode out
 )
 
 // Documented keys of dev's embedded S3 store (its root user: versitygw
@@ -40,7 +40,7 @@ const (
 // prove nothing more here; CI's tests use one).
 const (
 	DevS3Access = "palisade-dev-s3"
-	DevS3Secret = "palisade-dev-s3-secret"
+	DevS3Secret = "palisade-dev-s3-secret" // #nosec G101 -- documented key of dev's embedded, loopback-only S3 store; not in production builds
 )
 
 // Overrides are dev's defaults; the environment still wins.

@@ -275,8 +275,7 @@ func unzipZoneInfo(p string) ([]entry, error) {
 			return nil, err
 		}
 		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
+		if err := errors.Join(err, rc.Close()); err != nil {
 			return nil, fmt.Errorf("zoneinfo %s: %w", f.Name, err)
 		}
 		out = append(out, entry{name: strings.TrimPrefix(ZoneInfoDir, "/") + "/" + clean, mode: 0o644, data: b})
@@ -337,6 +336,8 @@ func layerOf(es []entry, mtime time.Time) (v1.Layer, error) {
 	}, tarball.WithMediaType(types.OCILayer))
 }
 
+const maxUnpackFile = 1 << 30
+
 // Unpack extracts img's flattened filesystem into dir. Only regular files,
 // directories and symlinks inside dir are written.
 func Unpack(img v1.Image, dir string) error {
@@ -368,14 +369,19 @@ func Unpack(img v1.Image, dir string) error {
 				return err
 			}
 		case tar.TypeReg:
+			// Our images hold one binary and small files; anything else is
+			// not an image of ours and is refused before it fills the disk.
+			if h.Size < 0 || h.Size > maxUnpackFile || h.Mode < 0 || h.Mode > 0o7777 {
+				return fmt.Errorf("unpack %s: size %d or mode %o out of range", name, h.Size, h.Mode)
+			}
 			if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
 				return err
 			}
-			f, err := root.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fs.FileMode(h.Mode).Perm())
+			f, err := root.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fs.FileMode(h.Mode).Perm()) // #nosec G115 -- h.Mode is checked to be 0..0o7777 above
 			if err != nil {
 				return err
 			}
-			_, cerr := io.Copy(f, tr)
+			_, cerr := io.CopyN(f, tr, h.Size)
 			if err := errors.Join(cerr, f.Close()); err != nil {
 				return err
 			}

@@ -158,5 +158,5 @@ func WriteImageDefinitions(path, repo, tag string, containers []string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return os.WriteFile(path, append(b, '\n'), 0o600)
 }

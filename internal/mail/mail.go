@@ -80,7 +80,7 @@ func (s *SMTP) Send(ctx context.Context, m core.Mail) error {
 	}
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
-		conn.Close()
+		_ = conn.Close() // the failed greeting is the error worth reporting
 		return fmt.Errorf("smtp hello: %w", err)
 	}
 	defer c.Close()

@@ -57,9 +57,11 @@ type Clamd struct {
 	// Error without asking clamd. Keep it at or below clamd's
 	// StreamMaxLength.
 	MaxStream int64
-	// ChunkSize of INSTREAM frames; 0 means 256 KiB.
+	// ChunkSize of INSTREAM frames; 0 (or over 64 MiB) means 256 KiB.
 	ChunkSize int
 }
+
+const maxChunk = 64 << 20
 
 func (c Clamd) dial(ctx context.Context) (net.Conn, error) {
 	network, addr := "tcp", c.Addr
@@ -149,7 +151,7 @@ func (c Clamd) ScanFrom(ctx context.Context, open func() (io.ReadCloser, int64, 
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() }) // only unblocks I/O; the scan's own error is what counts
 	defer stop()
 
 	sent, werr := c.stream(conn, r)
@@ -184,8 +186,10 @@ func (e readErr) Error() string { return "read object: " + e.err.Error() }
 func (e readErr) Unwrap() error { return e.err }
 
 func (c Clamd) stream(conn net.Conn, r io.Reader) (int64, error) {
+	// A frame's length is a uint32 on the wire; clamd itself reads at most
+	// its StreamMaxLength, so larger frames would be pointless anyway.
 	chunk := c.ChunkSize
-	if chunk <= 0 {
+	if chunk <= 0 || chunk > maxChunk {
 		chunk = 256 << 10
 	}
 	w := bufio.NewWriterSize(conn, chunk+4)
@@ -201,7 +205,7 @@ func (c Clamd) stream(conn net.Conn, r io.Reader) (int64, error) {
 			if c.MaxStream > 0 && sent+int64(n) > c.MaxStream {
 				return sent + int64(n), errTooLarge
 			}
-			binary.BigEndian.PutUint32(hdr[:], uint32(n))
+			binary.BigEndian.PutUint32(hdr[:], uint32(n)) // #nosec G115 -- n <= len(buf) = chunk <= maxChunk (64 MiB)
 			if _, err := w.Write(hdr[:]); err != nil {
 				return sent, err
 			}

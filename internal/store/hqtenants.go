@@ -82,6 +82,7 @@ func (s *Store) SearchTenants(ctx context.Context, f HQTenantFilter) ([]HQTenant
 	}
 	cond := strings.Join(where, " AND ")
 	var total int
+	// #nosec G202 -- cond joins only the fixed fragments above; values go in args.
 	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM tenants WHERE "+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count tenants: %w", err)
 	}
@@ -97,7 +98,7 @@ func (s *Store) SearchTenants(ctx context.Context, f HQTenantFilter) ([]HQTenant
 		f.Limit = 50
 	}
 	// id breaks ties so pages never overlap or skip rows.
-	q := "SELECT " + tenantColumns + ", plan FROM tenants WHERE " + cond + " ORDER BY " + col + " " + dir + ", id " + dir + " LIMIT ? OFFSET ?"
+	q := "SELECT " + tenantColumns + ", plan FROM tenants WHERE " + cond + " ORDER BY " + col + " " + dir + ", id " + dir + " LIMIT ? OFFSET ?" // #nosec G202 -- cond is fixed fragments, col comes from the hqTenantSorts allow-list, dir is ASC or DESC; values are placeholders
 	rows, err := s.db.QueryContext(ctx, q, append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("search tenants: %w", err)

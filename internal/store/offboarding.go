@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -203,12 +204,13 @@ func (s *Store) DeleteTenantRows(ctx context.Context, deletionID int64, bucketNo
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
+				return errors.Join(err, rows.Close())
 			}
 			orphans = append(orphans, id)
 		}
-		rows.Close()
+		if err := rows.Close(); err != nil {
+			return err
+		}
 		if err := rows.Err(); err != nil {
 			return err
 		}

@@ -81,7 +81,7 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
-		db.Close()
+		_ = db.Close() // the failed ping is the error worth reporting
 		return nil, fmt.Errorf("connect to %s: %w", driver, err)
 	}
 	return s, nil

@@ -150,13 +150,14 @@ func (s *Store) ListTenants(ctx context.Context, f TenantFilter) ([]core.Tenant,
 	}
 	cond := strings.Join(where, " AND ")
 	var total int
+	// #nosec G202 -- cond joins only the fixed fragments above; values go in args.
 	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM tenants WHERE "+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count tenants: %w", err)
 	}
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+tenantColumns+" FROM tenants WHERE "+cond+" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, f.Limit, f.Offset)...)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+tenantColumns+" FROM tenants WHERE "+cond+" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, f.Limit, f.Offset)...) // #nosec G202 -- fixed fragments only; values are placeholders
 	if err != nil {
 		return nil, 0, fmt.Errorf("list tenants: %w", err)
 	}

@@ -133,9 +133,9 @@ func (ts *TenantStore) CreatePasswordReset(ctx context.Context, userID int64, to
 }
 
 const (
-	selectPasswordReset = `SELECT id, user_id, expires_at, used_at FROM password_resets WHERE tenant_id = ? AND token_hash = ?`
+	selectPasswordReset = `SELECT id, user_id, expires_at, used_at FROM password_resets WHERE tenant_id = ? AND token_hash = ?` // #nosec G101 -- SQL text with placeholders, no credential
 	usePasswordReset    = `UPDATE password_resets SET used_at = ? WHERE id = ? AND used_at IS NULL`
-	updatePassword      = `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`
+	updatePassword      = `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?` // #nosec G101 -- SQL text with placeholders, no credential
 )
 
 // ResetPassword consumes a reset token and sets the new password hash, once.

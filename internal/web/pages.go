@@ -64,7 +64,9 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// A suspended tenant's API refuses everything; still drop the cookie.
-		http.SetCookie(w, &http.Cookie{Name: "palisade_session", Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		// Same attributes as the session manager's cookie: Secure exactly
+		// when HSTS is on (outside dev), so the deletion matches it.
+		http.SetCookie(w, &http.Cookie{Name: "palisade_session", Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.HSTS, SameSite: http.SameSiteLaxMode})
 	}
 	redirectFlash(w, r, "/login", "logged_out")
 }
