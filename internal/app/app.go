@@ -51,7 +51,7 @@ func OpenRedis(ctx context.Context, cfg config.Config) (*redis.Client, error) {
 	}
 	c := redis.NewClient(opt)
 	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
+		_ = c.Close() // the failed ping is the error worth reporting
 		return nil, fmt.Errorf("connect to redis: %w", err)
 	}
 	return c, nil
