@@ -54,14 +54,20 @@ vulndb:
 	cd /tmp && GOFLAGS= $(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) \
 		-vulns $$(GOFLAGS= $(GO) list -m -f '{{.Dir}}' golang.org/x/vulndb@$(VULNDB_VERSION))/data/osv -out $(VULNDB)
 
-# gosec: security lint of everything that is not a _test.go file, test
-# helper packages included. Findings that are false positives are justified
+# gosec: security lint of everything that is not a _test.go file or a
+# test helper. Findings that are false positives are justified
 # in place with a #nosec comment that says why. bench/ is left out: it is
 # load-generation tooling that never ships and only ever talks to a test
 # stack, where math/rand and dropped close errors are by design.
+#
+# internal/testenv and internal/jobs/jobstest are test-only helpers (they
+# start local services from PALISADE_TEST_* paths), so they are left out like
+# _test.go files; the check before gosec keeps them out of shipped code.
 gosec:
 	@test -x $(LINTBIN)/gosec || (cd /tmp && GOFLAGS= GOBIN=$(LINTBIN) $(GO) install github.com/securego/gosec/v2/cmd/gosec@v2.30.0)
-	$(LINTBIN)/gosec -quiet -exclude-generated -exclude-dir=bench $(PKGS)
+	@if git grep -l -e '/internal/testenv"' -e '/internal/jobs/jobstest"' -- '*.go' ':!*_test.go' ':!internal/jobs/jobstest/'; then \
+		echo "gosec: the files above import a test-only helper package outside tests"; exit 1; fi
+	$(LINTBIN)/gosec -quiet -exclude-generated -exclude-dir=bench -exclude-dir=internal/testenv -exclude-dir=internal/jobs/jobstest $(PKGS)
 
 infra-check:
 	bash scripts/infra-check.sh

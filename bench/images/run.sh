@@ -26,8 +26,8 @@ for f in cmd/palisade/*.go; do case "$f" in *_test.go) ;; *) cp "$f" "$tmp/" ;; 
 sed -i 's#"github.com/palisade-hq/palisade/internal/devmode"##; s#return devmode.Run(ctx, getenv, stdout, stderr)#return errors.New("dev is not in this build")#' "$tmp/run.go"
 printf '\n%-6s %14s %14s %12s %12s\n' arch with_dev without_dev gzip_with gzip_without
 for arch in arm64 amd64; do
-  CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags '-s -w' -o "$tmp/full" ./cmd/palisade
-  CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags '-s -w' -o "$tmp/nodev" "./$tmp"
+  GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}" CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags '-s -w' -o "$tmp/full" ./cmd/palisade
+  GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}" CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags '-s -w' -o "$tmp/nodev" "./$tmp"
   printf '%-6s %14s %14s %12s %12s\n' "$arch" "$(stat -c %s "$tmp/full")" "$(stat -c %s "$tmp/nodev")" \
     "$(gzip -c "$tmp/full" | wc -c)" "$(gzip -c "$tmp/nodev" | wc -c)"
 done

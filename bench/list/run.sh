@@ -19,7 +19,7 @@ mkdir -p "$out"
 trap stop_roles EXIT
 
 echo "building" >&2
-CGO_ENABLED=0 go build -trimpath -o "$out/palisade" ./cmd/palisade
+GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}" CGO_ENABLED=0 go build -trimpath -o "$out/palisade" ./cmd/palisade
 go build -o "$out/loadgen" ./bench/loadgen
 db=palisade_bench
 mariadb -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db CHARACTER SET utf8mb4"

@@ -17,7 +17,7 @@ steady=10s
 [ "$rate" = 0 ] && steady=0 && rate=1
 bin="$(mktemp -d)"
 trap 'rm -rf "$bin"' EXIT
-go build -o "$bin/realtime" ./bench/realtime
+GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}" go build -o "$bin/realtime" ./bench/realtime
 centrifugo="$(go env GOPATH)/bin/centrifugo"
 
 cat >"$bin/centrifugo.json" <<'JSON'

@@ -12,7 +12,8 @@
 # engine and the Debian mirrors; `make images` cannot build it offline
 # (docs/cicd-setup.md, "Scanner image").
 
-ARG GO_VERSION=1.26.8
+# 1.27.3, as the Makefile pins: 1.26.8's standard library has known vulnerabilities.
+ARG GO_VERSION=1.27.3
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
 ARG TARGETARCH=arm64

@@ -160,7 +160,7 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 		ln, err := net.Listen("tcp", a)
 		if err != nil {
 			for _, l := range lns {
-				l.Close()
+				_ = l.Close() // the failed listen is the error worth reporting
 			}
 			return fmt.Errorf("listen for %s on %s: %w (is another palisade dev running?)", name, a, err)
 		}
@@ -279,7 +279,7 @@ func seed(ctx context.Context, st *store.Store, cfg config.Config) (Credentials,
 
 func readCredentials(path string) map[string]string {
 	out := map[string]string{}
-	f, err := os.Open(path)
+	f, err := os.Open(path) // #nosec G304 -- dev's own credentials file under the operator-chosen DevDataDir
 	if err != nil {
 		return out
 	}
