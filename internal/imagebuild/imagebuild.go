@@ -248,7 +248,7 @@ func baseLayer(s Spec) (v1.Layer, error) {
 }
 
 func binaryLayer(p string, created time.Time) (v1.Layer, error) {
-	b, err := os.ReadFile(p)
+	b, err := os.ReadFile(p) // #nosec G304 -- the binary the release build names with -bin
 	if err != nil {
 		return nil, fmt.Errorf("binary: %w", err)
 	}

@@ -66,7 +66,7 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 		// A suspended tenant's API refuses everything; still drop the cookie.
 		// Same attributes as the session manager's cookie: Secure exactly
 		// when HSTS is on (outside dev), so the deletion matches it.
-		http.SetCookie(w, &http.Cookie{Name: "palisade_session", Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.HSTS, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, &http.Cookie{Name: "palisade_session", Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.HSTS, SameSite: http.SameSiteLaxMode}) // #nosec G124 -- Secure follows HSTS, i.e. cfg.Secure(): off only in dev and test, served over plain http
 	}
 	redirectFlash(w, r, "/login", "logged_out")
 }

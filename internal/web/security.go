@@ -77,7 +77,7 @@ type securityData struct {
 	IsManager bool
 }
 
-var securityFlashes = map[string]string{
+var securityFlashes = map[string]string{ // #nosec G101 -- flash messages for the security page, no credential
 	"session_revoked":   "The session was ended; that device is logged out.",
 	"sessions_revoked":  "Every other session was ended.",
 	"password_changed":  "Your password was changed. Your other sessions were signed out.",
