@@ -142,12 +142,9 @@ func ServeAll(ctx context.Context, log *slog.Logger, health *Health, timeout tim
 	if health != nil {
 		health.Drain()
 		if health.DrainDelay > 0 && serveErr == nil {
-			// Responses now say Connection: close, so clients holding a
-			// keep-alive connection reconnect (through the load balancer)
-			// instead of meeting the close at Shutdown.
-			for _, srv := range hs {
-				srv.SetKeepAlivesEnabled(false)
-			}
+			// Keep-alive connections stay as they are: SetKeepAlivesEnabled
+			// would close the idle ones now, under a load balancer that is
+			// still sending on them (a POST on such a one is reset).
 			log.Info("not ready, still serving", "delay", health.DrainDelay.String())
 			time.Sleep(health.DrainDelay)
 		}
