@@ -36,7 +36,10 @@ proxy_only() {
 export GOPROXY="$(proxy_only)"
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 export CGO_ENABLED=0
-export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+# The tools are built with the machine's own Go (1.26), not the project's
+# pinned 1.27.3: they are pinned versions checked to build with it, and
+# OpenTofu's grpc (v1.79) no longer compiles against Go 1.27's http2.
+export GOTOOLCHAIN=local
 NICE=(nice -n 10)
 
 # Work outside any module, so no go.mod or go.sum of the caller is touched.
