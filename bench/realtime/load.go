@@ -66,7 +66,9 @@ func centrifugoTarget(base, apiKey string) *target {
 		subscribe: func(c *websocket.Conn) error {
 			return c.WriteMessage(websocket.TextMessage, []byte("{\"id\":1,\"connect\":{}}\n{\"id\":2,\"subscribe\":{\"channel\":\"bench\"}}"))
 		},
-		subscribed: func(m []byte) bool { return bytes.Contains(m, []byte(`"id":2`)) && !bytes.Contains(m, []byte(`"error"`)) },
+		subscribed: func(m []byte) bool {
+			return bytes.Contains(m, []byte(`"id":2`)) && !bytes.Contains(m, []byte(`"error"`))
+		},
 		reply: func(m []byte) []byte {
 			// Centrifugo pings with an empty object (possibly among other
 			// newline-separated replies) and wants one back.
