@@ -30,7 +30,6 @@ type mix struct {
 	stats   *stats
 	ops     []op
 	total   int
-	mgrOps  int
 	users   []*user
 	mgrs    []*user
 	subsPer map[*tenant]int // long-lived subscribers per tenant

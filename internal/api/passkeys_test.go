@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -51,9 +52,11 @@ func cborText(s string) []byte  { return append(cborHead(3, len(s)), s...) }
 func cborBytes(b []byte) []byte { return append(cborHead(2, len(b)), b...) }
 
 func (a *softAuthenticator) coseKey() []byte {
-	x, y := make([]byte, 32), make([]byte, 32)
-	a.key.PublicKey.X.FillBytes(x)
-	a.key.PublicKey.Y.FillBytes(y)
+	raw, err := a.key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil || len(raw) != 65 {
+		panic(fmt.Sprintf("P-256 public key encoding: %d bytes, %v", len(raw), err))
+	}
+	x, y := raw[1:33], raw[33:]
 	out := []byte{0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21}
 	out = append(out, cborBytes(x)...)
 	out = append(out, 0x22)

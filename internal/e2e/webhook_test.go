@@ -32,7 +32,7 @@ func TestRealtimeWebhooksThroughQueue(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		if !realtime.VerifyWebhook("wh-key", "wh-secret", r.Header, body) {
 			t.Errorf("webhook signature does not verify: %v", r.Header)
-			http.Error(w, "bad signature", 401)
+			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
 		var p struct {

@@ -78,7 +78,7 @@ func (p *clamdProxy) handle(c net.Conn) {
 	}
 	go func() { _, _ = io.Copy(up, c) }()
 	reply := make([]byte, 4096)
-	n, err = up.Read(reply)
+	n, _ = up.Read(reply) // an error with no bytes ends the connection below
 	if n == 0 {
 		return
 	}

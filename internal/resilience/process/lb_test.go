@@ -48,6 +48,7 @@ func newLB(t *testing.T, name string, addrs ...string) *lb {
 		tg.proxy = &httputil.ReverseProxy{
 			// Director, not Rewrite: like the ALB it keeps the Host and the
 			// X-Forwarded-* headers it got and appends to X-Forwarded-For.
+			//lint:ignore SA1019 Rewrite would drop the inbound X-Forwarded-* headers this proxy must keep.
 			Director: func(r *http.Request) {
 				r.URL.Scheme, r.URL.Host = u.Scheme, u.Host
 			},
