@@ -12,8 +12,8 @@ import (
 func (s *Server) routes(mux *http.ServeMux) {
 	s.Health.Register(mux)
 
-	tenantSess := s.TenantSessions.LoadAndSave
-	hqSess := s.OperatorSessions.LoadAndSave
+	tenantSess := guardSessions(s.TenantSessions.LoadAndSave)
+	hqSess := guardSessions(s.OperatorSessions.LoadAndSave)
 	// Anonymous routes of an active tenant's site.
 	tenant := func(fn handlerFunc) http.Handler { return s.limit(s.tenantScope(false, tenantSess(s.h(fn)))) }
 	// Routes for a logged-in member of the host's tenant.

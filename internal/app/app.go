@@ -90,8 +90,9 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 			sessStore = &session.RedisStore{Client: rdb, Prefix: cfg.RedisPrefix}
 		}
 	}
+	sessErr := api.SessionError(log)
 	onErr := func(w http.ResponseWriter, r *http.Request, err error) {
-		httpx.WriteError(w, r, log, fmt.Errorf("session store: %w", err))
+		sessErr(w, r, fmt.Errorf("session store: %w", err))
 	}
 	hasher := opt.Hasher
 	if hasher.P.KeyLen == 0 {

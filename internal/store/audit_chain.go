@@ -155,10 +155,18 @@ func (s *Store) VerifyAuditChains(ctx context.Context) (AuditReport, error) {
 		c.broken = true
 		rep.Breaks = append(rep.Breaks, AuditBreak{TenantID: c.tenantID, EventID: id, Seq: seq, Reason: reason})
 	}
+	// One transaction, so the events and the heads are read from one
+	// snapshot (InnoDB's repeatable read): read apart, an event appended
+	// between the two reads looks like a deleted one.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return rep, fmt.Errorf("read audit trail: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
 	const page = 1000
 	var after int64
 	for {
-		rows, err := s.db.QueryContext(ctx, selectChained, after, page)
+		rows, err := tx.QueryContext(ctx, selectChained, after, page)
 		if err != nil {
 			return rep, fmt.Errorf("read audit trail: %w", err)
 		}
@@ -219,7 +227,7 @@ func (s *Store) VerifyAuditChains(ctx context.Context) (AuditReport, error) {
 			break
 		}
 	}
-	heads, err := s.db.QueryContext(ctx, `SELECT chain_id, last_seq, last_hash FROM audit_heads`)
+	heads, err := tx.QueryContext(ctx, `SELECT chain_id, last_seq, last_hash FROM audit_heads`)
 	if err != nil {
 		return rep, fmt.Errorf("read audit heads: %w", err)
 	}
