@@ -16,6 +16,9 @@
 # password) and Redis on 127.0.0.1:6379.
 #
 #   bash bench/peer/run.sh            # C=64 D=20s WARMUP=3s
+#   PROFILE=1 bash bench/peer/run.sh  # also CPU profiles of the api under load
+#                                     # (bench/peer/profapi: the api role plus
+#                                     # pprof on loopback; never in production)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${OUT:-/tmp/palisade-peer}"
@@ -38,6 +41,7 @@ trap stop_all EXIT
 echo "building" >&2
 CGO_ENABLED=0 go build -trimpath -o "$out/palisade" ./cmd/palisade
 go build -o "$out/loadgen" ./bench/loadgen
+if [ -n "${PROFILE:-}" ]; then CGO_ENABLED=0 go build -trimpath -o "$out/profapi" ./bench/peer/profapi; fi
 if [ ! -x "$pb" ]; then
 	# Out of tree: a scratch directory with no go.mod, so nothing of
 	# PocketBase reaches this module. v0.40 needs Go 1.27.
@@ -54,6 +58,12 @@ load() { # load LABEL URL [loadgen flags…]
 	local label=$1 url=$2
 	shift 2
 	echo "load: $label C=$C D=$D" >&2
+	if [ -n "${PROFILE:-}" ] && [[ $label == "Palisade api"* ]]; then
+		# The measured window, less a second at each end.
+		local secs=$((${D%s} - 2))
+		(sleep "$((${WARMUP%s} + 1))" && curl -fsS -o "$out/cpu-$PALISADE_DB_DRIVER.pprof" \
+			"http://127.0.0.1:39200/debug/pprof/profile?seconds=$secs") &
+	fi
 	"$out/loadgen" -label "$label" -url "$url" -c "$C" -d "$D" -warmup "$WARMUP" "$@" | tee -a "$out/results.jsonl"
 }
 count() { { grep -o "\"$1\":" || true; } | wc -l; }
@@ -139,7 +149,9 @@ export PALISADE_RATE_LIMIT_AUTH_PER_IP=100000000 PALISADE_RATE_LIMIT_AUTH_PER_TE
 host=bench.localhost:33000
 
 start_role() { # start_role ROLE HTTP_PORT METRICS_PORT
-	PALISADE_HTTP_ADDR="127.0.0.1:$2" PALISADE_METRICS_ADDR="127.0.0.1:$3" "$out/palisade" "$1" >"$out/$1-$PALISADE_DB_DRIVER.log" 2>&1 &
+	local cmd=("$out/palisade" "$1")
+	if [ "$1" = api ] && [ -n "${PROFILE:-}" ]; then cmd=("$out/profapi"); fi
+	PROFAPI_PPROF=127.0.0.1:39200 PALISADE_HTTP_ADDR="127.0.0.1:$2" PALISADE_METRICS_ADDR="127.0.0.1:$3" "${cmd[@]}" >"$out/$1-$PALISADE_DB_DRIVER.log" 2>&1 &
 	pids+=($!)
 	wait_http "http://127.0.0.1:$3/readyz" "$!" "$out/$1-$PALISADE_DB_DRIVER.log"
 }
