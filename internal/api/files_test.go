@@ -392,6 +392,13 @@ func TestFilesFailClosed(t *testing.T) {
 		t.Fatalf("file is %s with clamd down, want pending", got.Status)
 	}
 
+	// Nor through HQ: an operator's break-glass grant opens content, not
+	// an unscanned file.
+	op := s.operator("ops@palisade.test")
+	want(t, op.do("POST", fmt.Sprintf("/api/hq/tenants/%d/break-glass", tenant.ID), map[string]any{"reason": "ticket 4712: file will not open", "minutes": 30}), http.StatusCreated)
+	hqDownload := fmt.Sprintf("/api/hq/tenants/%d/files/%d/download-url", tenant.ID, f.ID)
+	want(t, op.do("GET", hqDownload, nil), http.StatusConflict)
+
 	start()
 	if _, err := jobs.RescanPendingFiles.Enqueue(context.Background(), jobs.NewClient(s.rdb), jobs.Empty{}); err != nil {
 		t.Fatal(err)
@@ -408,6 +415,8 @@ func TestFilesFailClosed(t *testing.T) {
 	if r, st := downloadURL(t, owner, big.ID); r.status != http.StatusForbidden || st != "error" {
 		t.Fatalf("download over the scan limit: %d %s", r.status, r.body)
 	}
+	want(t, op.do("GET", fmt.Sprintf("/api/hq/tenants/%d/files/%d/download-url", tenant.ID, big.ID), nil), http.StatusForbidden)
+	want(t, op.do("GET", hqDownload, nil), http.StatusOK)
 }
 
 func TestFilesWebhook(t *testing.T) {

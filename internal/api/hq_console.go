@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/palisade-hq/palisade/internal/core"
+	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/store"
 )
@@ -365,6 +366,15 @@ func (s *Server) hqFileDownload(w http.ResponseWriter, r *http.Request) error {
 	ev := s.event(r, "hq.file.download")
 	ev.TenantID, ev.Detail = &id, fmt.Sprintf("under break-glass %d", bg.ID)
 	d, err := s.Files.DownloadURL(r.Context(), ts, fid, ev)
+	var st *files.ScanState
+	if errors.As(err, &st) {
+		// Break-glass opens content, never an unscanned or refused file.
+		kind := core.KindConflict
+		if st.Status != "pending" {
+			kind = core.KindForbidden
+		}
+		return &core.Error{Kind: kind, Field: "status", Message: st.Message}
+	}
 	if err != nil {
 		return err
 	}
