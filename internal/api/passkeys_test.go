@@ -202,5 +202,10 @@ func TestPasskeys(t *testing.T) {
 		r.json(t, &opts)
 		want(t, g.do("POST", "/api/auth/passkey/finish", auth.get(t, opts.PublicKey.RPID, "http://globex.localhost:3000", opts.PublicKey.Challenge)), http.StatusUnprocessableEntity)
 		want(t, g.do("GET", "/api/me", nil), http.StatusUnauthorized)
+
+		// A passkey-only user has no code to type: the passkey login just
+		// now is the second factor of a password change.
+		want(t, c.do("POST", "/api/auth/password", map[string]any{"current_password": testPassword, "new_password": "a brand new passphrase 42"}), http.StatusOK)
+		want(t, c.do("GET", "/api/members", nil), http.StatusOK)
 	})
 }

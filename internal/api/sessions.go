@@ -10,6 +10,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/session"
+	"github.com/palisade-hq/palisade/internal/store"
 )
 
 // keyValidFromMs, when set, overrides the session's creation time for
@@ -90,6 +91,26 @@ type changePasswordRequest struct {
 
 // changePassword needs the current password (and second factor, if any),
 // and ends every other session of the user, in every organisation.
+// passwordChangeSecondFactor is the second factor a password change needs:
+// a code, or, for a user whose only factor is a passkey (which cannot sign
+// a form field), a login or step-up within StepUpWindow, which for such a
+// user always went through the passkey.
+func (s *Server) passwordChangeSecondFactor(r *http.Request, uid int64, code string) error {
+	if code == "" {
+		st, err := s.Store.MFAStatusOf(r.Context(), store.UserSubject(uid))
+		if err != nil {
+			return err
+		}
+		if st.Passkeys > 0 && !st.TOTP {
+			if s.requireRecentAuth(r) == nil {
+				return nil
+			}
+			return core.Invalid("code", "confirm it's you with your passkey first (or enter a recovery code), then change the password")
+		}
+	}
+	return s.checkSecondFactor(r, uid, code)
+}
+
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	var req changePasswordRequest
 	if err := httpx.DecodeJSON(w, r, &req); err != nil {
@@ -114,7 +135,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		s.auditDenied(r, "auth.password_change", "wrong current password")
 		return core.Invalid("current_password", "the current password is wrong")
 	}
-	if err := s.checkSecondFactor(r, uid, req.Code); err != nil {
+	if err := s.passwordChangeSecondFactor(r, uid, req.Code); err != nil {
 		return err
 	}
 	hash, err := s.Hasher.Hash(req.NewPassword)
