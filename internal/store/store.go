@@ -59,6 +59,10 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		}
 		cfg.Params["time_zone"] = "'+00:00'"
 		cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
+		// One round trip per query instead of prepare, execute and close:
+		// the driver escapes the arguments itself, which is safe with
+		// utf8mb4 (it refuses the multibyte charsets where it is not).
+		cfg.InterpolateParams = true
 		connector, cerr := mysql.NewConnector(cfg)
 		if cerr != nil {
 			return nil, cerr
@@ -74,6 +78,9 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		}
 		// One writer at a time is what SQLite allows; readers run beside it in WAL mode.
 		db.SetMaxOpenConns(8)
+		// Keep them all: a reopened connection re-runs its pragmas, and the
+		// default of 2 idle ones makes a loaded API reopen constantly.
+		db.SetMaxIdleConns(8)
 	default:
 		return nil, fmt.Errorf("unknown database driver %q", driver)
 	}
