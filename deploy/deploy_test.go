@@ -240,15 +240,15 @@ func fakeAWS(t *testing.T, exitCode string, runFailure bool) (dir string) {
 		t.Fatalf("migrate.sh needs jq (Debian package jq): %v", err)
 	}
 	dir = t.TempDir()
-	taskdef := `{"family":"palisade-production-api","taskRoleArn":"arn:aws:iam::1:role/api-task","executionRoleArn":"arn:aws:iam::1:role/api-exec",
-"networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"512","memory":"1024","runtimePlatform":{"cpuArchitecture":"ARM64","operatingSystemFamily":"LINUX"},
-"revision":7,"status":"ACTIVE","containerDefinitions":[{"name":"api","image":"repo/palisade:v1.0.0","command":["palisade","api"],
-"portMappings":[{"containerPort":8000}],"secrets":[{"name":"PALISADE_DB_DSN","valueFrom":"arn:secret:db:dsn::"}]}]}`
+	taskdef := `{"family":"palisade-production-migrate","taskRoleArn":"arn:aws:iam::1:role/migrate-task","executionRoleArn":"arn:aws:iam::1:role/migrate-exec",
+"networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","runtimePlatform":{"cpuArchitecture":"ARM64","operatingSystemFamily":"LINUX"},
+"revision":7,"status":"ACTIVE","containerDefinitions":[{"name":"migrate","image":"repo/palisade:v1.0.0","command":["palisade","migrate"],
+"secrets":[{"name":"PALISADE_DB_DSN","valueFrom":"arn:secret:db:dsn::"},{"name":"PALISADE_DB_USER_API","valueFrom":"arn:secret:db-api:dsn::"}]}]}`
 	run := `{"tasks":[{"taskArn":"arn:aws:ecs:eu-west-2:1:task/c/abc"}],"failures":[]}`
 	if runFailure {
 		run = `{"tasks":[],"failures":[{"reason":"RESOURCE:ENI"}]}`
 	}
-	stopped := `{"tasks":[{"lastStatus":"STOPPED","stoppedReason":"Essential container in task exited","containers":[{"name":"api","exitCode":` + exitCode + `}]}]}`
+	stopped := `{"tasks":[{"lastStatus":"STOPPED","stoppedReason":"Essential container in task exited","containers":[{"name":"migrate","exitCode":` + exitCode + `}]}]}`
 	files := map[string]string{"taskdef.json": taskdef, "run.json": run, "stopped.json": stopped}
 	for n, c := range files {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
@@ -266,7 +266,7 @@ register-task-definition)
 run-task) cat "$d/run.json" ;;
 describe-tasks)
   n=$(cat "$d/polls" 2>/dev/null || echo 0); echo $((n+1)) >"$d/polls"
-  if [ "$n" -lt 1 ]; then echo '{"tasks":[{"lastStatus":"RUNNING","containers":[{"name":"api"}]}]}'; else cat "$d/stopped.json"; fi ;;
+  if [ "$n" -lt 1 ]; then echo '{"tasks":[{"lastStatus":"RUNNING","containers":[{"name":"migrate"}]}]}'; else cat "$d/stopped.json"; fi ;;
 *) echo "unexpected aws call: $*" >&2; exit 2 ;;
 esac
 `
@@ -284,7 +284,7 @@ func runMigrate(t *testing.T, fake string) (string, error) {
 	}
 	cmd := exec.Command("bash", filepath.Join(repo(t), "deploy", "scripts", "migrate.sh"), defs)
 	cmd.Env = append(os.Environ(), "PATH="+fake+":"+os.Getenv("PATH"), "CLUSTER=palisade-production",
-		"TASK_FAMILY=palisade-production-api", "CONTAINER=api", "SUBNETS=subnet-a,subnet-b", "SECURITY_GROUPS=sg-api", "POLL_SECONDS=0")
+		"TASK_FAMILY=palisade-production-migrate", "CONTAINER=migrate", "SUBNETS=subnet-a,subnet-b", "SECURITY_GROUPS=sg-api", "POLL_SECONDS=0")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -315,11 +315,11 @@ func TestMigrateSucceeds(t *testing.T) {
 	if err := json.Unmarshal(b, &td); err != nil {
 		t.Fatal(err)
 	}
-	if td.Family != "palisade-production-api-migrate" {
-		t.Errorf("family %q: the api service's own family must not change", td.Family)
+	if td.Family != "palisade-production-migrate" {
+		t.Errorf("family %q: want a new revision of the migrate family (the only one with the master DSN)", td.Family)
 	}
-	if td.TaskRoleArn != "arn:aws:iam::1:role/api-task" || td.ExecutionRoleArn != "arn:aws:iam::1:role/api-exec" {
-		t.Errorf("roles %q %q, want the api's", td.TaskRoleArn, td.ExecutionRoleArn)
+	if td.TaskRoleArn != "arn:aws:iam::1:role/migrate-task" || td.ExecutionRoleArn != "arn:aws:iam::1:role/migrate-exec" {
+		t.Errorf("roles %q %q, want the migrate task's", td.TaskRoleArn, td.ExecutionRoleArn)
 	}
 	if td.Revision != nil {
 		t.Error("read-only field revision passed to register-task-definition")
@@ -331,12 +331,12 @@ func TestMigrateSucceeds(t *testing.T) {
 	if c.Image != "repo/palisade:v1.2.3" || !slices.Equal(c.Command, []string{"palisade", "migrate"}) {
 		t.Errorf("container runs %s %v, want the release image and palisade migrate", c.Image, c.Command)
 	}
-	if len(c.PortMappings) != 0 || len(c.Secrets) != 1 {
-		t.Errorf("ports %d (want none), secrets %d (want the api's)", len(c.PortMappings), len(c.Secrets))
+	if len(c.PortMappings) != 0 || len(c.Secrets) != 2 {
+		t.Errorf("ports %d (want none), secrets %d (want the migrate task's two)", len(c.PortMappings), len(c.Secrets))
 	}
 	calls, _ := os.ReadFile(filepath.Join(fake, "calls.log"))
 	for _, want := range []string{
-		"ecs run-task --cluster palisade-production --task-definition arn:aws:ecs:eu-west-2:1:task-definition/palisade-production-api-migrate:1 --launch-type FARGATE",
+		"ecs run-task --cluster palisade-production --task-definition arn:aws:ecs:eu-west-2:1:task-definition/palisade-production-migrate:1 --launch-type FARGATE",
 		"awsvpcConfiguration={subnets=[subnet-a,subnet-b],securityGroups=[sg-api],assignPublicIp=DISABLED}",
 		"ecs describe-tasks --cluster palisade-production --tasks arn:aws:ecs:eu-west-2:1:task/c/abc",
 	} {

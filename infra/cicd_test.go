@@ -110,9 +110,14 @@ func TestPipelines(t *testing.T) {
 				// services. Service and cluster names come from the ecs
 				// module's resources, which are unknown until apply, so the
 				// wiring is checked below (TestPipelineWiring).
+				// The stage's other actions (CodeBuild: schema gate, scanner,
+				// record) are checked in TestDeployStageOrder.
 				var deployed []string
 				for _, a := range blocks(t, stage(t, p, "Deploy"), "action") {
-					wantString(t, what+" deploy provider", attr(t, a, "provider"), "ECS")
+					if attr(t, a, "provider").AsString() != "ECS" {
+						wantString(t, what+" other deploy-stage action", attr(t, a, "provider"), "CodeBuild")
+						continue
+					}
 					if c := config(t, a); c["FileName"] != "imagedefinitions.json" {
 						t.Errorf("%s deploy configuration %v", what, c)
 					}
@@ -124,10 +129,12 @@ func TestPipelines(t *testing.T) {
 			// The build writes imagedefinitions.json for the containers the
 			// deploy stage updates; container names are the ECS keys.
 			projects := instances(t, cicd, "aws_codebuild_project.this")
-			wantSet(t, "CodeBuild projects", keys(projects), "build-api", "build-hq", "build-tenant", "migrate")
+			wantSet(t, "CodeBuild projects", keys(projects), "build-api", "build-hq", "build-tenant", "build-scanner", "migrate",
+				"release-api", "release-hq", "release-tenant")
 			for k, pr := range projects {
 				envb := oneBlock(t, pr.Body, "environment")
-				wantBool(t, k+" privileged", attr(t, envb, "privileged_mode"), false)
+				// Only the scanner image needs a Docker daemon.
+				wantBool(t, k+" privileged", attr(t, envb, "privileged_mode"), k == "build-scanner")
 				wantString(t, k+" arch", attr(t, envb, "type"), "ARM_CONTAINER")
 				setNonNull(t, k+" encryption key", pr.Body, "encryption_key")
 				bs := attr(t, oneBlock(t, pr.Body, "source"), "buildspec").AsString()
@@ -143,13 +150,24 @@ func TestPipelines(t *testing.T) {
 					}
 				}
 				if k == "migrate" {
-					// The migration runs as the api's task definition family.
-					api := instances(t, ecs, "aws_ecs_task_definition.this")["api"]
-					wantString(t, "migrate family", cty.StringVal(vars["TASK_FAMILY"]), attr(t, api.Body, "family").AsString())
-					wantString(t, "migrate container", cty.StringVal(vars["CONTAINER"]), "api")
+					// The migration runs as its own task definition family,
+					// the only one with the master DSN (no service's).
+					mig := instances(t, ecs, "aws_ecs_task_definition.migrate")
+					if len(mig) != 1 {
+						t.Fatalf("module.ecs: want one aws_ecs_task_definition.migrate, got %d", len(mig))
+					}
+					for _, md := range mig {
+						wantString(t, "migrate family", cty.StringVal(vars["TASK_FAMILY"]), attr(t, md.Body, "family").AsString())
+					}
+					wantString(t, "migrate container", cty.StringVal(vars["CONTAINER"]), "migrate")
+					wantString(t, "migrate schema parameter", cty.StringVal(vars["SCHEMA_PARAMETER"]), "/palisade-"+env+"/release/schema-version")
 					continue
 				}
-				p := k[len("build-"):]
+				if k == "build-scanner" {
+					wantString(t, "scanner repository", cty.StringVal(vars["SCANNER_REPO"]), "<unknown>")
+					continue
+				}
+				p := strings.TrimPrefix(strings.TrimPrefix(k, "build-"), "release-")
 				wantString(t, k+" containers", cty.StringVal(vars["CONTAINERS"]), joinComma(specPipelines[p]))
 			}
 
@@ -252,5 +270,143 @@ func TestPipelineWiring(t *testing.T) {
 		if !regexp.MustCompile(want).MatchString(src) {
 			t.Errorf("aws_codepipeline.this lacks %s", want)
 		}
+	}
+}
+
+// deployStage returns the Deploy stage's actions by name with their run
+// order.
+func deployStage(t *testing.T, p tfeval.Block) map[string]tfeval.Block {
+	t.Helper()
+	out := map[string]tfeval.Block{}
+	for _, a := range blocks(t, stage(t, p, "Deploy"), "action") {
+		out[attr(t, a, "name").AsString()] = a
+	}
+	return out
+}
+
+func runOrder(t *testing.T, a tfeval.Block) int64 {
+	t.Helper()
+	v := attr(t, a, "run_order")
+	if v.IsNull() {
+		return 1
+	}
+	n, _ := v.AsBigFloat().Int64()
+	return n
+}
+
+func stepOf(t *testing.T, a tfeval.Block) string {
+	t.Helper()
+	c := config(t, a)
+	ev, _ := c["EnvironmentVariables"].(string)
+	switch {
+	case strings.Contains(ev, `"value":"gate"`):
+		return "gate"
+	case strings.Contains(ev, `"value":"scanner"`):
+		return "scanner"
+	case strings.Contains(ev, `"value":"record"`):
+		return "record"
+	}
+	return ""
+}
+
+// TestDeployStageOrder: issue 15 items 5, 8 and 9. Tenant and hq deploy
+// only after a gate on the schema version the API's Migrate stage writes;
+// the API pipeline deploys the scanner image beside its services; every
+// pipeline records the tags it deployed last, in the parameters the task
+// definitions read.
+func TestDeployStageOrder(t *testing.T) {
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			in := root(t, env, nil)
+			cicd := child(t, in, "cicd")
+			pipelines := instances(t, cicd, "aws_codepipeline.this")
+			for name, services := range specPipelines {
+				actions := deployStage(t, pipelines[name].Body)
+				deployOrder := int64(-1)
+				for _, s := range services {
+					a, ok := actions["Deploy-"+s]
+					if !ok {
+						t.Fatalf("%s: no Deploy-%s", name, s)
+					}
+					deployOrder = runOrder(t, a)
+				}
+				steps := map[string]int64{}
+				for n, a := range actions {
+					if st := stepOf(t, a); st != "" {
+						steps[st] = runOrder(t, a)
+						if c := config(t, a); c["PrimarySource"] != "source" {
+							t.Errorf("%s %s: primary source %v", name, n, c["PrimarySource"])
+						}
+					}
+				}
+				if n := strings.Count(string(sourceOf(cicd.Module.Find("aws_codepipeline.this"))), `aws_codebuild_project.this["release-${each.key}"]`); n != 3 {
+					t.Errorf("%d deploy-stage steps run the pipeline's own release project, want 3", n)
+				}
+				if r, ok := steps["record"]; !ok || r <= deployOrder {
+					t.Errorf("%s: the record step (%v) must follow the ECS deploys (%d)", name, steps, deployOrder)
+				}
+				if name == "api" {
+					if _, ok := steps["gate"]; ok {
+						t.Error("api pipeline must not wait on itself")
+					}
+					if r, ok := steps["scanner"]; !ok || r != deployOrder {
+						t.Errorf("api: the scanner deploy (%v) must run with the service deploys (%d)", steps, deployOrder)
+					}
+					continue
+				}
+				if g, ok := steps["gate"]; !ok || g >= deployOrder {
+					t.Errorf("%s: the schema gate (%v) must run before Deploy-%s (%d)", name, steps, services[0], deployOrder)
+				}
+			}
+
+			// The Migrate stage writes the parameter the gates read, and
+			// each release project may touch its own parameters only.
+			docs := instances(t, cicd, "data.aws_iam_policy_document.codebuild")
+			actionsOf := func(project string) map[string]bool {
+				out := map[string]bool{}
+				for _, st := range blocks(t, docs[project].Body, "statement") {
+					for _, a := range strings_(attr(t, st, "actions")) {
+						out[a] = true
+					}
+				}
+				return out
+			}
+			if !actionsOf("migrate")["ssm:PutParameter"] {
+				t.Error("migrate cannot record the schema version")
+			}
+			for _, p := range []string{"release-tenant", "release-hq"} {
+				a := actionsOf(p)
+				if !a["ssm:GetParameter"] || !a["ssm:PutParameter"] || a["lambda:UpdateFunctionCode"] {
+					t.Errorf("%s actions %v: want the schema read and the tag write only", p, keys(a))
+				}
+			}
+			if a := actionsOf("release-api"); a["ssm:GetParameter"] || !a["lambda:UpdateFunctionCode"] {
+				t.Errorf("release-api actions %v: want the tag write and the scanner deploy", keys(a))
+			}
+			tagParams, err := cicd.Local("image_tag_parameter_arns")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ecs := child(t, in, "ecs")
+			for _, name := range keys(specPipelines) {
+				for i, s := range specPipelines[name] {
+					arn := tagParams.GetAttr(name).Index(cty.NumberIntVal(int64(i)))
+					param := attr(t, instances(t, ecs, "aws_ssm_parameter.image_tag")[s].Body, "name").AsString()
+					if arn.IsKnown() && !strings.HasSuffix(arn.AsString(), ":parameter"+param) {
+						t.Errorf("%s may write %s, but %s reads %s", name, arn.AsString(), s, param)
+					}
+				}
+			}
+
+			// The API pipeline builds the scanner image in its Build stage.
+			build := stage(t, pipelines["api"].Body, "Build")
+			found := false
+			for _, a := range blocks(t, build, "action") {
+				found = found || attr(t, a, "name").AsString() == "Build-scanner"
+			}
+			if !found {
+				t.Error("the API pipeline does not build the scanner image")
+			}
+		})
 	}
 }

@@ -45,6 +45,8 @@ type prices struct {
 	LogsIngest    float64            `json:"cloudwatch_logs_ingest_gb"`
 	LogsStore     float64            `json:"cloudwatch_logs_store_gb_month"`
 	Metric        float64            `json:"cloudwatch_metric_month"`
+	AlarmMetric   float64            `json:"cloudwatch_alarm_metric_month"`
+	Dashboard     float64            `json:"cloudwatch_dashboard_month"`
 	S3GB          float64            `json:"s3_standard_gb_month"`
 	KMSKey        float64            `json:"kms_key_month"`
 	Secret        float64            `json:"secret_month"`
@@ -52,6 +54,11 @@ type prices struct {
 	BuildMinute   float64            `json:"codebuild_arm_small_minute"`
 	LambdaGBs     float64            `json:"lambda_arm_gb_second"`
 	LambdaMillion float64            `json:"lambda_million_requests"`
+	PublicIPv4    float64            `json:"public_ipv4_hour"`
+	TransferOut   float64            `json:"data_transfer_out_gb"`
+	VendedLogs    float64            `json:"vended_logs_ingest_gb"`
+	HostedZone    float64            `json:"route53_hosted_zone_month"`
+	SESThousand   float64            `json:"ses_per_thousand_messages"`
 	Assume        map[string]float64 `json:"assumptions"`
 }
 
@@ -162,6 +169,10 @@ func estimate(t *testing.T, p prices) []costLine {
 	nLB := float64(len(alb.Module.OfType("aws_lb")))
 	add("Load Balancers", fmt.Sprintf("%g ALBs (public, internal)", nLB), fmt.Sprintf("%g ALB-h", nLB*h), usd(p.ALBHour)+" /ALB-h", nLB*h*p.ALBHour)
 	add("Load Balancers", fmt.Sprintf("LCUs, %g per ALB (assumed)", a["alb_lcus_per_alb"]), fmt.Sprintf("%g LCU-h", nLB*a["alb_lcus_per_alb"]*h), usd(p.ALBLCUHour)+" /LCU-h", nLB*a["alb_lcus_per_alb"]*h*p.ALBLCUHour)
+	// Every public IPv4 address is billed since February 2024: the public
+	// ALB holds one per public subnet (AZ), each NAT gateway its EIP.
+	pubSubnets := float64(len(instances(t, child(t, in, "network"), "aws_subnet.public")))
+	add("Load Balancers", fmt.Sprintf("public IPv4 addresses of the public ALB (%g AZs)", pubSubnets), fmt.Sprintf("%g IP-h", pubSubnets*h), usd(p.PublicIPv4)+" /IP-h", pubSubnets*h*p.PublicIPv4)
 
 	data := child(t, in, "data")
 	db := one(t, data, "aws_db_instance.this")
@@ -184,6 +195,9 @@ func estimate(t *testing.T, p prices) []costLine {
 	nat := float64(len(instances(t, net, "aws_nat_gateway.this")))
 	add("NAT Gateways", fmt.Sprintf("%g NAT gateways", nat), fmt.Sprintf("%g h", nat*h), usd(p.NATHour)+" /h", nat*h*p.NATHour)
 	add("NAT Gateways", "data processed (assumed)", fmt.Sprintf("%g GB", a["nat_processed_gb"]), usd(p.NATGB)+" /GB", a["nat_processed_gb"]*p.NATGB)
+	eips := float64(len(instances(t, net, "aws_eip.nat")))
+	add("NAT Gateways", fmt.Sprintf("public IPv4 addresses (%g Elastic IPs)", eips), fmt.Sprintf("%g IP-h", eips*h), usd(p.PublicIPv4)+" /IP-h", eips*h*p.PublicIPv4)
+	add("NAT Gateways", "data transfer out to the internet (assumed; responses, mail, signatures)", fmt.Sprintf("%g GB", a["data_transfer_out_gb"]), usd(p.TransferOut)+" /GB", a["data_transfer_out_gb"]*p.TransferOut)
 
 	logs := 0.0
 	walk(t, in, func(m *tfeval.Instance) {
@@ -196,10 +210,38 @@ func estimate(t *testing.T, p prices) []costLine {
 		}
 	})
 	add("S3 + CloudWatch", "log ingestion (assumed)", fmt.Sprintf("%g GB", a["log_ingest_gb"]), usd(p.LogsIngest)+" /GB", a["log_ingest_gb"]*p.LogsIngest)
+	if len(instances(t, net, "aws_flow_log.this")) > 0 {
+		add("S3 + CloudWatch", "VPC flow log ingestion, vended logs (assumed)", fmt.Sprintf("%g GB", a["flow_log_ingest_gb"]), usd(p.VendedLogs)+" /GB", a["flow_log_ingest_gb"]*p.VendedLogs)
+	}
 	add("S3 + CloudWatch", fmt.Sprintf("log storage, 90-day retention, %g log groups (assumed volume)", logs), fmt.Sprintf("%g GB-month", a["log_stored_gb"]), usd(p.LogsStore)+" /GB-month", a["log_stored_gb"]*p.LogsStore)
 	if attr(t, oneBlock(t, one(t, ecs, "aws_ecs_cluster.this"), "setting"), "value").AsString() == "enabled" {
 		add("S3 + CloudWatch", "Container Insights metrics (assumed count)", fmt.Sprintf("%g metrics", a["container_insights_metrics"]), usd(p.Metric)+" /metric-month", a["container_insights_metrics"]*p.Metric)
 	}
+	// Monitoring (modules/monitoring): an alarm is billed per metric it
+	// reads (a metric-math alarm per metric of its query), a dashboard per
+	// month, and the app's EMF metrics as custom metrics with the log
+	// ingestion of their lines.
+	mon := child(t, in, "monitoring")
+	alarms, alarmMetrics := 0.0, 0.0
+	for _, r := range mon.Module.OfType("aws_cloudwatch_metric_alarm") {
+		for _, ri := range instances(t, mon, r.Addr()) {
+			alarms++
+			if ri.Body.Has("metric_name") {
+				alarmMetrics++
+			}
+			for _, q := range blocks(t, ri.Body, "metric_query") {
+				alarmMetrics += float64(len(blocks(t, q, "metric")))
+			}
+		}
+	}
+	add("S3 + CloudWatch", fmt.Sprintf("CloudWatch alarms (%g, standard resolution)", alarms), fmt.Sprintf("%g alarm metrics", alarmMetrics), usd(p.AlarmMetric)+" /alarm metric-month", alarmMetrics*p.AlarmMetric)
+	dashboards := float64(len(instances(t, mon, "aws_cloudwatch_dashboard.this")))
+	add("S3 + CloudWatch", fmt.Sprintf("CloudWatch dashboards (%g; the account's first 3 are free)", dashboards), fmt.Sprintf("%g dashboards", dashboards), usd(p.Dashboard)+" /dashboard-month", dashboards*p.Dashboard)
+	add("S3 + CloudWatch", "app metrics as EMF custom metrics (assumed count)", fmt.Sprintf("%g metrics", a["emf_custom_metrics"]), usd(p.Metric)+" /metric-month", a["emf_custom_metrics"]*p.Metric)
+	add("S3 + CloudWatch", "EMF log lines ingested (assumed)", fmt.Sprintf("%g GB", a["emf_log_ingest_gb"]), usd(p.LogsIngest)+" /GB", a["emf_log_ingest_gb"]*p.LogsIngest)
+	monKeys := float64(len(instances(t, mon, "aws_kms_key.alerts")))
+	add(notInSpec, fmt.Sprintf("KMS key of the alert topic (%g)", monKeys), fmt.Sprintf("%g keys", monKeys), usd(p.KMSKey)+" /key-month", monKeys*p.KMSKey)
+
 	add("S3 + CloudWatch", "S3 Standard storage (assumed)", fmt.Sprintf("%g GB-month", a["s3_stored_gb"]), usd(p.S3GB)+" /GB-month", a["s3_stored_gb"]*p.S3GB)
 
 	add("CI/CD", "CodePipeline (V1) pipelines: api, tenant, hq", fmt.Sprintf("%g pipelines", a["pipelines"]), usd(p.Pipeline)+" /pipeline-month", a["pipelines"]*p.Pipeline)
@@ -213,6 +255,12 @@ func estimate(t *testing.T, p prices) []costLine {
 	rules := float64(len(blocks(t, one(t, alb, "aws_wafv2_web_acl.public"), "rule")))
 	add(notInSpec, fmt.Sprintf("AWS WAF: 1 web ACL, %g rules", rules), fmt.Sprintf("1 ACL + %g rules", rules), usd(p.WAFACL)+" /ACL, "+usd(p.WAFRule)+" /rule", p.WAFACL+rules*p.WAFRule)
 	add(notInSpec, "AWS WAF requests (assumed)", fmt.Sprintf("%g M requests", a["waf_million_requests"]), usd(p.WAFMillion)+" /M", a["waf_million_requests"]*p.WAFMillion)
+
+	zones := float64(len(instances(t, ecs, "aws_service_discovery_private_dns_namespace.this")))
+	add(notInSpec, fmt.Sprintf("Cloud Map private DNS namespace (%g Route 53 hosted zone)", zones), fmt.Sprintf("%g zones", zones), usd(p.HostedZone)+" /zone-month", zones*p.HostedZone)
+	if len(instances(t, child(t, in, "mail"), "aws_sesv2_email_identity.domain")) > 0 {
+		add(notInSpec, "SES messages (assumed)", fmt.Sprintf("%g messages", a["mail_messages"]), usd(p.SESThousand)+" /1000", a["mail_messages"]/1000*p.SESThousand)
+	}
 
 	sec := child(t, in, "security")
 	keys := float64(len(instances(t, sec, "aws_kms_key.this")))
@@ -230,6 +278,7 @@ func estimate(t *testing.T, p prices) []costLine {
 		fmt.Sprintf("%.0f GB-s, %g requests", scanGBs+updGBs, a["scans_per_month"]+a["updates_per_month"]),
 		usd(p.LambdaGBs)+" /GB-s, "+usd(p.LambdaMillion)+" /M requests",
 		(scanGBs+updGBs)*p.LambdaGBs+(a["scans_per_month"]+a["updates_per_month"])/1e6*p.LambdaMillion)
+	out = append(out, auditCost(t, in)...) // issue 16: audit, detection, backup (audit_cost_test.go)
 	return out
 }
 
@@ -266,14 +315,15 @@ func renderCost(p prices, lines []costLine) string {
 		fmt.Fprintf(&b, "| %s | $%g–%g | %s | %s |\n", s.group, s.low, s.high, money(got), verdict(got, s.low, s.high))
 	}
 	fmt.Fprintf(&b, "| Lines the spec lists | $%g–%g | %s | %s |\n", specLow, specHigh, money(inSpec), verdict(inSpec, specLow, specHigh))
-	fmt.Fprintf(&b, "| %s (endpoints, WAF, KMS, secrets, scanner) | – | %s | added by spec §3.1, §5 |\n", notInSpec, money(totals[notInSpec]))
+	fmt.Fprintf(&b, "| %s (endpoints, WAF, KMS, secrets, scanner, Cloud Map, SES, audit, detection, backup) | – | %s | added by spec §3.1, §5 |\n", notInSpec, money(totals[notInSpec]))
 	fmt.Fprintf(&b, "| **Total** | $%g–%g | **%s** | %s |\n\n", specLow, specHigh, money(total), verdict(total, specLow, specHigh))
 
 	b.WriteString("## Reading the differences\n\n" +
 		"- Fargate: the spec's $150–200 fits x86 Fargate or more replicas; the defaults run the spec's sizes on ARM64 (Graviton, about 20 % cheaper) at their minimum counts, and the worker on Fargate Spot. Autoscaling up to the maxima (tenant 10, api 10, worker 5) raises this line.\n" +
 		"- RDS: a Multi-AZ db.t3.medium bills two instances; the spec's $70–90 matches a single instance. Reserved instances bring Multi-AZ near that range.\n" +
 		"- The spec's table leaves out costs that its own §3.1 and §5 require: the five interface VPC endpoints in two AZs (the largest of them), AWS WAF, KMS keys, secrets and the scanner.\n" +
-		"- Usage-based lines (NAT and endpoint data, logs, metrics, S3, WAF requests, builds, scans) rest on the assumptions in the price file; change them there.\n")
+		"- Public IPv4 addresses (the public ALB's, one per AZ, and the NAT gateways' Elastic IPs) have been billed since February 2024; the spec's table predates that.\n" +
+		"- Usage-based lines (NAT and endpoint data, data transfer out, log ingestion, metrics, S3, WAF requests, builds, scans, mail) rest on the assumptions in the price file; change them there.\n")
 	return b.String()
 }
 

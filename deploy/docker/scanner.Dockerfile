@@ -46,12 +46,16 @@ LABEL org.opencontainers.image.title="palisade-scanner" \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends clamav-daemon ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* /var/lib/clamav/*
-COPY deploy/docker/clamd.conf /etc/palisade/clamd.conf
 COPY --from=build /out/palisade /usr/local/bin/palisade
-# Lambda runs the image as a non-root user with only /tmp writable: the
-# signatures go to /tmp/clamav and clamd, started with
-# /etc/palisade/clamd.conf, listens on the socket below.
-ENV PALISADE_CLAMD_ADDR=unix:///tmp/clamd.sock
+# Lambda runs the image as a non-root user with only /tmp writable: both
+# functions fetch the signatures into /tmp/clamav and start this clamd on
+# them (it writes its own clamd.conf beside that folder, internal/scan
+# DaemonConfig), listening on the socket below. Without
+# PALISADE_CLAMD_BINARY the roles refuse to start in production
+# (config.Required); infra/deploytest runs the functions with these values.
+ENV PALISADE_CLAMD_BINARY=/usr/sbin/clamd \
+    PALISADE_CLAMAV_DIR=/tmp/clamav \
+    PALISADE_CLAMD_ADDR=unix:///tmp/clamd.sock
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/palisade"]
 CMD ["scan"]

@@ -5,23 +5,29 @@
 #
 #   migrate.sh <imagedefinitions.json>
 #
-# Environment: CLUSTER, TASK_FAMILY (the api's), CONTAINER (api), SUBNETS and
-# SECURITY_GROUPS (comma-separated), optionally TIMEOUT_SECONDS (900).
+# Environment: CLUSTER, TASK_FAMILY (the migrate task's), CONTAINER (migrate),
+# IMAGE_FROM (api: the imagedefinitions.json entry it takes), SUBNETS and
+# SECURITY_GROUPS (comma-separated), optionally TIMEOUT_SECONDS (900), and
+# SCHEMA_PARAMETER: the SSM parameter that receives the schema version of
+# this release's source once the migration succeeded (the tenant and hq
+# pipelines wait for it, deploy/scripts/release-step.sh gate).
 #
-# The task is the api's latest task definition with two changes, the
-# release image and the command, registered as the family
-# "<TASK_FAMILY>-migrate": same roles, secrets, logs and network as the
-# api, and the api service's own family is left alone.
+# The task is the latest revision of the migrate family (Terraform's
+# aws_ecs_task_definition.migrate: its own roles, the master DSN and the
+# role users' DSNs, which no service's task definition has) registered
+# again with the release image, so the schema and the role users are
+# those of the code about to be deployed.
 set -euo pipefail
 
 defs=${1:?usage: migrate.sh <imagedefinitions.json>}
 : "${CLUSTER:?}" "${TASK_FAMILY:?}" "${SUBNETS:?}" "${SECURITY_GROUPS:?}"
-container=${CONTAINER:-api}
+container=${CONTAINER:-migrate}
+image_from=${IMAGE_FROM:-api} # the imagedefinitions.json entry with the release image
 timeout=${TIMEOUT_SECONDS:-900}
 log() { echo "migrate: $*" >&2; }
 
-image=$(jq -er --arg c "${container}" '.[] | select(.name == $c) | .imageUri' "${defs}") || {
-  log "no image for container ${container} in ${defs}"
+image=$(jq -er --arg c "${image_from}" '.[] | select(.name == $c) | .imageUri' "${defs}") || {
+  log "no image for container ${image_from} in ${defs}"
   exit 1
 }
 log "image ${image}"
@@ -29,9 +35,9 @@ log "image ${image}"
 work=$(mktemp -d)
 trap 'rm -rf "${work}"' EXIT
 
-aws ecs describe-task-definition --task-definition "${TASK_FAMILY}" --query taskDefinition --output json >"${work}/api.json"
+aws ecs describe-task-definition --task-definition "${TASK_FAMILY}" --query taskDefinition --output json >"${work}/current.json"
 jq --arg img "${image}" --arg c "${container}" '{
-    family: (.family + "-migrate"),
+    family,
     taskRoleArn, executionRoleArn, networkMode, requiresCompatibilities,
     cpu, memory, runtimePlatform,
     containerDefinitions: [
@@ -41,7 +47,7 @@ jq --arg img "${image}" --arg c "${container}" '{
       | .portMappings = []
       | del(.healthCheck)
     ]
-  } | with_entries(select(.value != null))' "${work}/api.json" >"${work}/migrate.json"
+  } | with_entries(select(.value != null))' "${work}/current.json" >"${work}/migrate.json"
 if [ "$(jq '.containerDefinitions | length' "${work}/migrate.json")" != 1 ]; then
   log "task definition ${TASK_FAMILY} has no container ${container}"
   exit 1
@@ -79,7 +85,12 @@ done
 code=$(jq -r --arg c "${container}" '.tasks[0].containers[] | select(.name == $c) | .exitCode // "none"' "${work}/task.json")
 reason=$(jq -r '.tasks[0].stoppedReason // ""' "${work}/task.json")
 if [ "${code}" != 0 ]; then
-  log "palisade migrate failed: exit code ${code}, ${reason}; see the api log group, stream prefix api"
+  log "palisade migrate failed: exit code ${code}, ${reason}; see the api log group, stream prefix migrate"
   exit 1
 fi
 log "palisade migrate succeeded"
+if [ -n "${SCHEMA_PARAMETER:-}" ]; then
+  version=$(bash "$(dirname "$0")/schema-version.sh" "${SOURCE_DIR:-.}")
+  aws ssm put-parameter --name "${SCHEMA_PARAMETER}" --value "${version}" --type String --overwrite --output json >/dev/null
+  log "schema version ${version} recorded in ${SCHEMA_PARAMETER}"
+fi

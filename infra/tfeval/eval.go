@@ -7,7 +7,9 @@
 // dynamic blocks, and the built-in functions the Palisade modules use.
 // Anything that only exists after an apply (resource attributes) evaluates
 // to an unknown value; a few data sources get fixed stand-in values (see
-// Mocks), so names built from the region or account stay known.
+// Mocks), so names built from the region or account stay known, and tests
+// may give module outputs (OutputMocks) and resource attributes that follow
+// from a resource's arguments (Computed) stand-in values.
 //
 // Besides values, it reports references that Terraform would reject
 // (undeclared variables, locals, modules, outputs and resources, inputs a
@@ -78,6 +80,21 @@ type Loader struct {
 	modules map[string]*Module
 	// Mocks gives data sources of a type a fixed value, whatever their name.
 	Mocks map[string]cty.Value
+	// OutputMocks replaces outputs of module instances by fixed values,
+	// keyed by the instance's path below the root ("module.security",
+	// "module.ecs/module.x") and the output name. Tests use it to follow an
+	// ARN that is only known after apply (a KMS key, a secret) by a stand-in
+	// value into the policies that name it.
+	OutputMocks map[string]map[string]cty.Value
+	// Computed gives the managed resources of a type attribute values
+	// that an apply would compute but that follow from their arguments in
+	// a documented way (an IAM role's ARN from its name, a bucket's id from
+	// its bucket argument). The function gets one instance's body and
+	// returns every attribute the configuration may read: known stand-ins
+	// and cty.DynamicVal for the rest. A reference to an attribute it does
+	// not return is an error, never a silent unknown. Types without an
+	// entry stay wholly unknown.
+	Computed map[string]func(b Block) (map[string]cty.Value, error)
 }
 
 // NewLoader returns a loader with stand-ins for the data sources that only
@@ -295,6 +312,7 @@ type Instance struct {
 	busy     map[string]bool
 	children map[string]*Instance
 	outputs  cty.Value
+	computed map[string]cty.Value // resource type -> object of names (Loader.Computed)
 	// Problems collects what Terraform would reject.
 	Problems *[]string
 }
@@ -314,7 +332,7 @@ func (l *Loader) instantiate(dir string, inputs map[string]cty.Value, path strin
 	in := &Instance{
 		Module: m, Path: path, Parent: parent, loader: l,
 		vars: map[string]cty.Value{}, locals: map[string]cty.Value{}, busy: map[string]bool{},
-		children: map[string]*Instance{}, Problems: problems,
+		children: map[string]*Instance{}, computed: map[string]cty.Value{}, Problems: problems,
 	}
 	for name := range inputs {
 		if _, ok := m.Variables[name]; !ok {
@@ -434,8 +452,23 @@ func (in *Instance) Outputs() (cty.Value, error) {
 		}
 		vals[name] = v
 	}
+	for name, v := range in.loader.OutputMocks[in.relPath()] {
+		if _, ok := vals[name]; !ok {
+			return cty.NilVal, fmt.Errorf("%s: mocked output %q is not an output of the module", in.Path, name)
+		}
+		vals[name] = v
+	}
 	in.outputs = cty.ObjectVal(vals)
 	return in.outputs, nil
+}
+
+// relPath is the instance's path below the root instance ("" for the root).
+func (in *Instance) relPath() string {
+	root := in
+	for root.Parent != nil {
+		root = root.Parent
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(in.Path, root.Path), "/")
 }
 
 // Output evaluates one output.
@@ -511,8 +544,13 @@ func (in *Instance) context(expr hcl.Expression, extra map[string]cty.Value) (*h
 			vars["terraform"] = cty.ObjectVal(map[string]cty.Value{"workspace": cty.StringVal("default")})
 		default:
 			// each, count, self outside their scope and resource
-			// attributes: unknown until apply.
-			vars[root] = cty.DynamicVal
+			// attributes: unknown until apply, unless Loader.Computed
+			// knows the type.
+			v, err := in.computedType(root)
+			if err != nil {
+				return nil, err
+			}
+			vars[root] = v
 		}
 	}
 	if len(locals) > 0 {
@@ -522,6 +560,63 @@ func (in *Instance) context(expr hcl.Expression, extra map[string]cty.Value) (*h
 		vars["module"] = cty.ObjectVal(modules)
 	}
 	return &hcl.EvalContext{Variables: vars, Functions: functions()}, nil
+}
+
+// computedType is the value of `typ` (an object of resource names) from
+// Loader.Computed, or cty.DynamicVal for a type it does not cover.
+func (in *Instance) computedType(typ string) (cty.Value, error) {
+	fn := in.loader.Computed[typ]
+	if fn == nil || len(in.Module.OfType(typ)) == 0 {
+		return cty.DynamicVal, nil
+	}
+	if v, ok := in.computed[typ]; ok {
+		return v, nil
+	}
+	guard := "resource " + typ
+	if in.busy[guard] {
+		return cty.NilVal, fmt.Errorf("%s: %s refers to itself", in.Path, typ)
+	}
+	in.busy[guard] = true
+	defer delete(in.busy, guard)
+	names := map[string]cty.Value{}
+	for _, r := range in.Module.OfType(typ) {
+		list, err := in.Instances(r)
+		if err != nil {
+			// Keys unknown before apply: the instances cannot be told apart.
+			names[r.Name] = cty.DynamicVal
+			continue
+		}
+		objs := map[string]cty.Value{}
+		var tuple []cty.Value
+		for _, ri := range list {
+			attrs, err := fn(ri.Body)
+			if err != nil {
+				return cty.NilVal, fmt.Errorf("%s %s: computed attributes: %w", in.Path, r.Addr(), err)
+			}
+			o := objectOrEmpty(attrs)
+			switch {
+			case ri.Key == cty.NilVal:
+				names[r.Name] = o
+			case ri.Key.Type() == cty.String:
+				objs[ri.Key.AsString()] = o
+			default:
+				tuple = append(tuple, o)
+			}
+		}
+		switch {
+		case len(objs) > 0:
+			names[r.Name] = cty.ObjectVal(objs)
+		case tuple != nil:
+			names[r.Name] = cty.TupleVal(tuple)
+		case r.Block.Body.Attributes["for_each"] != nil:
+			names[r.Name] = cty.EmptyObjectVal
+		case r.Block.Body.Attributes["count"] != nil:
+			names[r.Name] = cty.EmptyTupleVal
+		}
+	}
+	v := cty.ObjectVal(names)
+	in.computed[typ] = v
+	return v, nil
 }
 
 func (in *Instance) dataObject() cty.Value {
@@ -899,9 +994,151 @@ func (in *Instance) checkReferences() {
 					walk(nb.Body, map[string]bool{}, where)
 				}
 			case "terraform":
+			case "module":
+				// providers = { aws = aws.<alias> } names provider
+				// configurations, not values: each must be declared here.
+				body := *blk.Body
+				body.Attributes = map[string]*hclsyntax.Attribute{}
+				for name, a := range blk.Body.Attributes {
+					if name == "providers" {
+						in.checkProviderMap(a.Expr, where)
+						continue
+					}
+					body.Attributes[name] = a
+				}
+				walk(&body, map[string]bool{}, where)
 			default:
 				walk(blk.Body, map[string]bool{}, where)
 			}
 		}
 	}
+}
+
+// checkProviderMap checks a module call's providers map: every value is a
+// provider configuration this module declares (a provider block, with the
+// alias when one is named) or receives (configuration_aliases).
+func (in *Instance) checkProviderMap(expr hcl.Expression, where string) {
+	pairs, diags := hcl.ExprMap(expr)
+	if diags.HasErrors() {
+		in.problem("%s: providers is not a map: %s", where, diags.Error())
+		return
+	}
+	declared := map[string]bool{}
+	for _, p := range in.Module.Providers {
+		name := p.Labels[0]
+		if a, ok := p.Body.Attributes["alias"]; ok {
+			v, d := a.Expr.Value(nil)
+			if d.HasErrors() || v.Type() != cty.String {
+				in.problem("%s: provider %s alias is not a string", where, name)
+				continue
+			}
+			name += "." + v.AsString()
+		}
+		declared[name] = true
+	}
+	for _, tb := range in.Module.Terraform {
+		for _, rp := range tb.Body.Blocks {
+			if rp.Type != "required_providers" {
+				continue
+			}
+			for _, a := range rp.Body.Attributes {
+				obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr)
+				if !ok {
+					continue
+				}
+				for _, item := range obj.Items {
+					if hcl.ExprAsKeyword(item.KeyExpr) != "configuration_aliases" {
+						continue
+					}
+					list, _ := hcl.ExprList(item.ValueExpr)
+					for _, e := range list {
+						if tr, d := hcl.AbsTraversalForExpr(e); !d.HasErrors() {
+							if alias, ok := attrStep(tr, 1); ok {
+								declared[tr.RootName()+"."+alias] = true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, kv := range pairs {
+		key := hcl.ExprAsKeyword(kv.Key)
+		tr, d := hcl.AbsTraversalForExpr(kv.Value)
+		if key == "" || d.HasErrors() {
+			in.problem("%s: providers entries are name = provider[.alias]", where)
+			continue
+		}
+		ref := tr.RootName()
+		if alias, ok := attrStep(tr, 1); ok {
+			ref += "." + alias
+		}
+		// The module's default aws provider is an unaliased one; it always
+		// exists implicitly.
+		if !declared[ref] && strings.Contains(ref, ".") {
+			in.problem("%s: providers: %s = %s names no provider configuration of %s", where, key, ref, in.Path)
+		}
+	}
+}
+
+// ResourceRef reads an attribute that names one managed resource instance,
+// `type.name.attr` or `type.name[key].attr` (key evaluated in the block's
+// scope, so each.key works), and returns "type.name", the key (cty.NilVal
+// without one) and the attribute. ok is false for any other expression.
+// Tests use it to follow a reference whose value is only known after apply,
+// such as a security group id or a role ARN.
+func (b Block) ResourceRef(name string) (addr string, key cty.Value, attr string, ok bool) {
+	a, has := b.body.Attributes[name]
+	if !has {
+		return "", cty.NilVal, "", false
+	}
+	var tr hcl.Traversal
+	key = cty.NilVal
+	switch e := a.Expr.(type) {
+	case *hclsyntax.ScopeTraversalExpr:
+		tr = e.Traversal
+	case *hclsyntax.RelativeTraversalExpr:
+		// type.name[expr].attr parses as an index expression followed by
+		// a relative traversal.
+		ix, isIndex := e.Source.(*hclsyntax.IndexExpr)
+		if !isIndex {
+			return "", cty.NilVal, "", false
+		}
+		coll, isTr := ix.Collection.(*hclsyntax.ScopeTraversalExpr)
+		if !isTr {
+			return "", cty.NilVal, "", false
+		}
+		k, err := b.in.Eval(ix.Key, b.extra)
+		if err != nil || !k.IsKnown() || k.IsNull() {
+			return "", cty.NilVal, "", false
+		}
+		key = k
+		tr = append(append(hcl.Traversal{}, coll.Traversal...), e.Traversal...)
+	default:
+		return "", cty.NilVal, "", false
+	}
+	var parts []string
+	for _, s := range tr {
+		switch s := s.(type) {
+		case hcl.TraverseRoot:
+			parts = append(parts, s.Name)
+		case hcl.TraverseAttr:
+			parts = append(parts, s.Name)
+		case hcl.TraverseIndex:
+			if key != cty.NilVal {
+				return "", cty.NilVal, "", false
+			}
+			key = s.Key
+		default:
+			return "", cty.NilVal, "", false
+		}
+	}
+	if len(parts) != 3 {
+		return "", cty.NilVal, "", false
+	}
+	switch parts[0] {
+	case "var", "local", "module", "data", "each", "count", "path", "terraform", "self":
+		return "", cty.NilVal, "", false
+	}
+	return parts[0] + "." + parts[1], key, parts[2], true
 }

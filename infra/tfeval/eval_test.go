@@ -196,3 +196,219 @@ resource "aws_b" "b" {
 		t.Errorf("want a not-known-before-apply error, got %v", err)
 	}
 }
+
+func TestOutputMocksFollowIntoCallers(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "root"), "main.tf", `
+module "keys" {
+  source = "../keys"
+}
+locals {
+  policy = { resources = [module.keys.arns["data"]], other = module.keys.name }
+}
+`)
+	write(t, filepath.Join(dir, "keys"), "main.tf", `
+resource "aws_kms_key" "this" {
+  for_each = toset(["data"])
+}
+output "arns" {
+  value = { for k, v in aws_kms_key.this : k => v.arn }
+}
+output "name" {
+  value = "keys"
+}
+`)
+	l := NewLoader()
+	in, err := l.Instantiate(filepath.Join(dir, "root"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := in.Local("policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.GetAttr("resources").IsWhollyKnown() {
+		t.Fatal("without a mock the key ARN must be unknown")
+	}
+	l = NewLoader()
+	l.OutputMocks = map[string]map[string]cty.Value{"module.keys": {
+		"arns": cty.MapVal(map[string]cty.Value{"data": cty.StringVal("arn:aws:kms:eu-west-2:123456789012:key/data")}),
+	}}
+	in, err = l.Instantiate(filepath.Join(dir, "root"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err = in.Local("policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := v.GetAttr("resources")
+	if !res.IsWhollyKnown() || res.Index(cty.NumberIntVal(0)).AsString() != "arn:aws:kms:eu-west-2:123456789012:key/data" {
+		t.Errorf("mocked output did not reach the caller: %#v", res)
+	}
+	if v.GetAttr("other").AsString() != "keys" {
+		t.Errorf("unmocked outputs must keep their value, got %#v", v.GetAttr("other"))
+	}
+	l.OutputMocks["module.keys"]["nope"] = cty.StringVal("x")
+	in, _ = l.Instantiate(filepath.Join(dir, "root"), nil)
+	if _, err := in.Local("policy"); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("a mock of an output the module lacks must be an error, got %v", err)
+	}
+}
+
+func TestResourceRef(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "main.tf", `
+resource "aws_security_group" "service" {
+  for_each = toset(["api", "web"])
+}
+resource "aws_security_group" "alb" {}
+resource "aws_vpc_security_group_egress_rule" "to" {
+  for_each = toset(["api", "web"])
+
+  security_group_id            = aws_security_group.alb.id
+  referenced_security_group_id = aws_security_group.service[each.key].id
+  cidr_ipv4                    = "10.0.0.0/16"
+  other                        = aws_security_group.service["api"].id
+}
+`)
+	in, err := NewLoader().Instantiate(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := in.Instances(in.Module.Find("aws_vpc_security_group_egress_rule.to"))
+	if err != nil || len(list) != 2 {
+		t.Fatal(list, err)
+	}
+	for _, ri := range list {
+		addr, key, attr, ok := ri.Body.ResourceRef("referenced_security_group_id")
+		if !ok || addr != "aws_security_group.service" || key.AsString() != ri.KeyString() || attr != "id" {
+			t.Errorf("%s: ResourceRef = %q %#v %q %v", ri.KeyString(), addr, key, attr, ok)
+		}
+		addr, key, _, ok = ri.Body.ResourceRef("security_group_id")
+		if !ok || addr != "aws_security_group.alb" || key != cty.NilVal {
+			t.Errorf("single instance: %q %#v %v", addr, key, ok)
+		}
+		if _, key, _, ok = ri.Body.ResourceRef("other"); !ok || key.AsString() != "api" {
+			t.Errorf("literal key: %#v %v", key, ok)
+		}
+		if _, _, _, ok := ri.Body.ResourceRef("cidr_ipv4"); ok {
+			t.Error("a literal is not a resource reference")
+		}
+	}
+}
+
+func TestComputedAttributes(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "root"), "main.tf", `
+resource "aws_iam_role" "task" {
+  for_each = toset(["api", "worker"])
+  name     = "p-${each.key}-task"
+}
+resource "aws_iam_role" "one" {
+  name = "p-one"
+}
+resource "aws_iam_role" "counted" {
+  count = 1
+  name  = "p-counted"
+}
+resource "aws_thing" "x" {
+  for_each = toset(["api"])
+  role     = aws_iam_role.task[each.key].name
+}
+locals {
+  literal  = aws_iam_role.task["worker"].arn
+  all      = { for k, v in aws_iam_role.task : k => v.arn }
+  single   = aws_iam_role.one.arn
+  counted  = aws_iam_role.counted[0].arn
+  unique   = aws_iam_role.one.unique_id
+  missing  = aws_iam_role.one.nope
+}
+`)
+	l := NewLoader()
+	in, err := l.Instantiate(filepath.Join(dir, "root"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := in.Local("literal"); err != nil || v.IsKnown() {
+		t.Fatalf("without Computed a role ARN must be unknown: %#v %v", v, err)
+	}
+	l = NewLoader()
+	l.Computed = map[string]func(Block) (map[string]cty.Value, error){
+		"aws_iam_role": func(b Block) (map[string]cty.Value, error) {
+			name, err := b.Attr("name")
+			if err != nil {
+				return nil, err
+			}
+			return map[string]cty.Value{"name": name, "arn": cty.StringVal("arn:aws:iam::123456789012:role/" + name.AsString()), "unique_id": cty.DynamicVal}, nil
+		},
+	}
+	in, err = l.Instantiate(filepath.Join(dir, "root"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for local, want := range map[string]string{
+		"literal": "arn:aws:iam::123456789012:role/p-worker-task",
+		"single":  "arn:aws:iam::123456789012:role/p-one",
+		"counted": "arn:aws:iam::123456789012:role/p-counted",
+	} {
+		v, err := in.Local(local)
+		if err != nil || !v.IsKnown() || v.AsString() != want {
+			t.Errorf("local.%s = %#v (%v), want %s", local, v, err, want)
+		}
+	}
+	all, err := in.Local("all")
+	if err != nil || !all.IsWhollyKnown() || all.GetAttr("api").AsString() != "arn:aws:iam::123456789012:role/p-api-task" {
+		t.Errorf("for over the instances = %#v (%v)", all, err)
+	}
+	if v, err := in.Local("unique"); err != nil || v.IsKnown() {
+		t.Errorf("an attribute the stand-in leaves unknown must stay unknown: %#v %v", v, err)
+	}
+	if _, err := in.Local("missing"); err == nil {
+		t.Error("an attribute the stand-in does not return must be an error")
+	}
+	x, _ := in.Instances(in.Module.Find("aws_thing.x"))
+	// A key from each.key: an index expression, not one traversal.
+	if v, err := x[0].Body.Attr("role"); err != nil || !v.IsKnown() || v.AsString() != "p-api-task" {
+		t.Errorf("role = aws_iam_role.task[each.key].name: %#v (%v)", v, err)
+	}
+}
+
+// A module call's providers map names provider configurations: an alias
+// the root declares passes, an undeclared one is what Terraform rejects.
+func TestModuleProvidersMap(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "child"), "main.tf", `output "o" { value = "x" }`)
+	write(t, filepath.Join(dir, "root"), "main.tf", `
+provider "aws" {
+  region = "eu-west-2"
+}
+provider "aws" {
+  alias  = "backup"
+  region = "eu-west-1"
+}
+module "ok" {
+  source    = "../child"
+  providers = { aws = aws.backup }
+}
+module "plain" {
+  source    = "../child"
+  providers = { aws = aws }
+}
+module "bad" {
+  source    = "../child"
+  providers = { aws = aws.elsewhere }
+}
+`)
+	in, err := NewLoader().Instantiate(filepath.Join(dir, "root"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(*in.Problems, "\n")
+	if !strings.Contains(got, "module bad: providers: aws = aws.elsewhere names no provider configuration") {
+		t.Errorf("undeclared provider alias not reported:\n%s", got)
+	}
+	if strings.Contains(got, "module ok") || strings.Contains(got, "module plain") {
+		t.Errorf("declared providers reported:\n%s", got)
+	}
+}

@@ -1,10 +1,13 @@
 package tfeval
 
 import (
+	"crypto/md5" // #nosec G501 -- filemd5 is part of Terraform's language
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"math/big"
 	"net/netip"
+	"os"
 
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/zclconf/go-cty/cty"
@@ -26,6 +29,7 @@ func functions() map[string]function.Function {
 		"concat":       stdlib.ConcatFunc,
 		"contains":     stdlib.ContainsFunc,
 		"distinct":     stdlib.DistinctFunc,
+		"filemd5":      fileMD5Func,
 		"flatten":      stdlib.FlattenFunc,
 		"floor":        stdlib.FloorFunc,
 		"format":       stdlib.FormatFunc,
@@ -55,6 +59,21 @@ func functions() map[string]function.Function {
 		"values":       stdlib.ValuesFunc,
 	}
 }
+
+// fileMD5Func is filemd5: the hex MD5 of a file, read relative to the
+// working directory as Terraform does (modules pass "${path.module}/…").
+var fileMD5Func = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "path", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		data, err := os.ReadFile(args[0].AsString()) // #nosec G304 -- a path in the Terraform configuration under test, as filemd5 reads it
+		if err != nil {
+			return cty.NilVal, err
+		}
+		sum := md5.Sum(data) // #nosec G401 -- Terraform's filemd5, a change detector, not a security hash
+		return cty.StringVal(hex.EncodeToString(sum[:])), nil
+	},
+})
 
 func toFunc(want cty.Type) function.Function {
 	return function.New(&function.Spec{

@@ -35,9 +35,9 @@ variable "frontend_compute" {
 }
 
 variable "public_ingress_cidr_blocks" {
-  description = "Sources allowed to reach the public ALB; narrow to the CDN's ranges when it fronts every request."
+  description = "No-CDN escape hatch: sources allowed to reach the public ALB when cloudflare_origin_lock = false (for example [\"0.0.0.0/0\"]); empty while Cloudflare fronts every request."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+  default     = []
 }
 
 variable "github_repository" {
@@ -66,4 +66,52 @@ variable "release_tag_patterns" {
     tenant = ["v*"]
     hq     = ["v*"]
   }
+}
+
+variable "alert_emails" {
+  description = "Addresses the alarms mail (SNS e-mail subscriptions; each confirms once)."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_thresholds" {
+  description = "Overrides of the monitoring module's alarm thresholds (infra/modules/monitoring, variable thresholds)."
+  type        = any
+  default     = {}
+}
+
+variable "cloudflare_origin_lock" {
+  description = "Spec 2: only Cloudflare reaches the public ALB (its ranges, authenticated origin pulls) and the client is CF-Connecting-IP. false is the no-CDN escape hatch (public_ingress_cidr_blocks)."
+  type        = bool
+  default     = true
+}
+
+variable "admin_allowed_cidrs" {
+  description = "Client CIDRs allowed on admin.<domain> (WAF rule on CF-Connecting-IP); empty leaves the HQ host open (or protect it with Cloudflare Access)."
+  type        = list(string)
+  default     = []
+}
+
+variable "account_services_enabled" {
+  description = "Create the account-wide security services (Config, GuardDuty, Security Hub, Inspector) from this environment; false when another environment in the same account and region owns them."
+  type        = bool
+  default     = true
+}
+
+variable "malware_protection_bucket_names" {
+  description = "Tenant buckets GuardDuty Malware Protection for S3 scans as a second scanner beside ClamAV; empty turns it off."
+  type        = list(string)
+  default     = []
+}
+
+variable "backup_region" {
+  description = "Region AWS Backup copies every recovery point to (cross-region copy)."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "s3_backup_enabled" {
+  description = "Also back up the tenant buckets with AWS Backup (by name prefix and tenant tag)."
+  type        = bool
+  default     = false
 }

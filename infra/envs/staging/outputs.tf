@@ -1,5 +1,5 @@
 output "public_alb_dns_name" {
-  description = "Point domain and *.domain at this name (through the CDN)."
+  description = "Point domain, www.domain and *.domain at this name (through the CDN)."
   value       = module.alb.public_alb_dns_name
 }
 
@@ -9,7 +9,7 @@ output "internal_alb_dns_name" {
 }
 
 output "certificate_validation_records" {
-  description = "DNS records that validate a certificate this configuration requested."
+  description = "DNS records that validate a certificate this configuration requested; create them DNS-only (not proxied) before the second apply."
   value       = module.alb.certificate_validation_records
 }
 
@@ -34,7 +34,7 @@ output "tenant_bucket_prefix" {
 }
 
 output "tenant_bucket_read_exempt_role_arns" {
-  description = "Roles that tenant bucket policies must let read untagged objects: the scanner and the worker (which also scans)."
+  description = "Roles that tenant bucket policies let read objects not yet tagged Clean (PALISADE_S3_EXEMPT_ROLE_ARNS of the tasks): the scanner and the worker."
   value       = [module.scanner.role_arns["scan"], module.ecs.task_role_arns["worker"]]
 }
 
@@ -59,4 +59,19 @@ output "task_network" {
     subnets         = module.network.private_subnet_ids
     security_groups = module.alb.service_security_group_ids
   }
+}
+
+output "mail_dns_records" {
+  description = "DNS records of the SES identity (DKIM CNAMEs, MAIL FROM MX and SPF); create them DNS-only at the DNS provider."
+  value       = module.mail.dkim_records
+}
+
+output "image_tag_parameters" {
+  description = "SSM parameter of each service's running release tag; the pipelines write them, Terraform reads them."
+  value       = module.ecs.image_tag_parameter_names
+}
+
+output "schema_version_parameter" {
+  description = "SSM parameter with the schema version the API pipeline's Migrate stage reached."
+  value       = module.cicd.schema_version_parameter_name
 }

@@ -36,10 +36,38 @@ output "web_acl_arn" {
 }
 
 output "certificate_validation_records" {
-  description = "DNS records to create at the DNS provider when this module requested the certificate."
-  value = flatten([
+  description = "DNS records to create at the DNS provider when this module requested the certificate: DNS-only (proxied = false at Cloudflare), or ACM never sees them. domain and *.domain share one record."
+  value = distinct(flatten([
     for cert in aws_acm_certificate.this : [
-      for o in cert.domain_validation_options : { name = o.resource_record_name, type = o.resource_record_type, value = o.resource_record_value }
+      for o in cert.domain_validation_options : { name = o.resource_record_name, type = o.resource_record_type, value = o.resource_record_value, proxied = false }
     ]
-  ])
+  ]))
+}
+
+output "target_group_dimensions" {
+  description = "CloudWatch AWS/ApplicationELB dimensions of each service's target group: load_balancer and target_group ARN suffixes (the api's is on the internal ALB)."
+  value = merge(
+    { for k in local.public_targets : k => { load_balancer = aws_lb.public.arn_suffix, target_group = aws_lb_target_group.public[k].arn_suffix } },
+    { api = { load_balancer = aws_lb.internal.arn_suffix, target_group = aws_lb_target_group.api.arn_suffix } },
+  )
+}
+
+output "certificate_arn" {
+  description = "ACM certificate of the public ALB's HTTPS listener (given or requested)."
+  value       = local.certificate_arn
+}
+
+output "client_ip_header" {
+  description = "PALISADE_CLIENT_IP_HEADER for api, tenant and hq: Cloudflare's CF-Connecting-IP while the origin lock is on, else empty (X-Forwarded-For alone)."
+  value       = local.client_ip_header == null ? "" : local.client_ip_header
+}
+
+output "cdn_proxies" {
+  description = "PALISADE_CDN_PROXIES for the API: Cloudflare's ranges while the origin lock is on, else empty."
+  value       = local.origin_lock ? var.cloudflare_ip_ranges : []
+}
+
+output "trust_store_arn" {
+  description = "ARN of the mutual-TLS trust store (Cloudflare's origin-pull CA) of the HTTPS listener; null without the origin lock."
+  value       = local.origin_lock ? aws_lb_trust_store.cloudflare[0].arn : null
 }

@@ -70,9 +70,9 @@ variable "ssl_policy" {
 }
 
 variable "public_ingress_cidr_blocks" {
-  description = "Sources allowed to reach the public ALB. Narrow this to the CDN's ranges (for example Cloudflare's) to stop clients bypassing it."
+  description = "Escape hatch for running without Cloudflare (cloudflare_origin_lock = false): the sources allowed to reach the public ALB, for example [\"0.0.0.0/0\"]. Must stay empty while the origin lock is on, when cloudflare_ip_ranges alone are admitted."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+  default     = []
 }
 
 variable "egress_https_cidr_blocks" {
@@ -150,9 +150,14 @@ variable "waf_rate_limit" {
 }
 
 variable "waf_client_ip_header" {
-  description = "Header that carries the client IP for the rate rule when a CDN sits in front (for example CF-Connecting-IP); null uses the source IP. Only set it when public_ingress_cidr_blocks admits the CDN alone."
+  description = "Header that carries the client IP for the WAF's rate and admin rules and for the app (PALISADE_CLIENT_IP_HEADER) while cloudflare_origin_lock is on: Cloudflare's CF-Connecting-IP. Without the origin lock the source IP is used and this is ignored."
   type        = string
-  default     = null
+  default     = "CF-Connecting-IP"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]+$", var.waf_client_ip_header)) && !contains(["x-forwarded-for", "host", "forwarded"], lower(var.waf_client_ip_header))
+    error_message = "waf_client_ip_header must be the CDN's own header name (CF-Connecting-IP), not X-Forwarded-For, Host or Forwarded, which clients or the load balancer write."
+  }
 }
 
 variable "logs_kms_key_arn" {
@@ -165,4 +170,79 @@ variable "log_retention_days" {
   description = "Retention of the WAF log group in days (spec 5.3: 90)."
   type        = number
   default     = 90
+}
+
+# ------------------------------------------------- Cloudflare origin lock --
+
+variable "cloudflare_origin_lock" {
+  description = "Spec 2: Cloudflare fronts every request. The public ALB's security group admits cloudflare_ip_ranges alone, its HTTPS listener requires Cloudflare's origin-pull client certificate (mutual TLS, verify mode) and the WAF and the app take the client from waf_client_ip_header. false is the no-CDN escape hatch: public_ingress_cidr_blocks, no mutual TLS, the source IP."
+  type        = bool
+  default     = true
+}
+
+# Cloudflare's published ranges, https://www.cloudflare.com/ips-v4 and
+# https://www.cloudflare.com/ips-v6, as of 2026-12-03 (15 IPv4, 7 IPv6).
+# Refresh: bash scripts/cloudflare-ranges.sh prints this list from those
+# URLs (docs/operations.md, "Cloudflare ranges").
+variable "cloudflare_ip_ranges" {
+  description = "Cloudflare's published IPv4 and IPv6 ranges (www.cloudflare.com/ips-v4 and ips-v6, as of 2026-12-03): the only sources the public ALB admits while cloudflare_origin_lock is on, and PALISADE_CDN_PROXIES of the API. Refresh with scripts/cloudflare-ranges.sh."
+  type        = list(string)
+  default = [
+    "173.245.48.0/20",
+    "103.21.244.0/22",
+    "103.22.200.0/22",
+    "103.31.4.0/22",
+    "141.101.64.0/18",
+    "108.162.192.0/18",
+    "190.93.240.0/20",
+    "188.114.96.0/20",
+    "197.234.240.0/22",
+    "198.41.128.0/17",
+    "162.158.0.0/15",
+    "104.16.0.0/13",
+    "104.24.0.0/14",
+    "172.64.0.0/13",
+    "131.0.72.0/22",
+    "2400:cb00::/32",
+    "2606:4700::/32",
+    "2803:f800::/32",
+    "2405:b500::/32",
+    "2405:8100::/32",
+    "2a06:98c0::/29",
+    "2c0f:f248::/32",
+  ]
+
+  validation {
+    condition     = length(var.cloudflare_ip_ranges) > 0 && alltrue([for c in var.cloudflare_ip_ranges : can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)])
+    error_message = "cloudflare_ip_ranges must be CIDRs (never 0.0.0.0/0 or ::/0): Cloudflare's published list."
+  }
+}
+
+variable "trust_store_bucket" {
+  description = "S3 bucket (KMS-encrypted, versioned) that holds the CA bundle of the mutual-TLS trust store, Cloudflare's origin-pull CA; the storage module's artifacts bucket. The trust store copies the object when it is created or the object's version changes."
+  type        = string
+  default     = "palisade-staging-pipeline-artifacts"
+}
+
+variable "origin_pull_ca_file" {
+  description = "PEM file of the CAs whose client certificates the HTTPS listener accepts: Cloudflare's origin-pull CA, shipped with the module (docs/operations.md, \"Origin-pull CA rotation\")."
+  type        = string
+  default     = null
+}
+
+variable "admin_allowed_cidrs" {
+  description = "When not empty, the WAF blocks every request to admin.<domain> whose client (waf_client_ip_header behind Cloudflare, else the source IP) is outside these CIDRs. Empty leaves the HQ host open to all; Cloudflare Access on admin.<domain> is the identity-based alternative (docs/operations.md)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.admin_allowed_cidrs : can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)])
+    error_message = "admin_allowed_cidrs must be CIDRs narrower than 0.0.0.0/0 and ::/0 (leave it empty for no restriction)."
+  }
+}
+
+variable "access_logs_bucket" {
+  description = "S3 bucket for the access logs of both ALBs (prefixes alb/public and alb/internal); null turns them off."
+  type        = string
+  default     = null
 }

@@ -15,11 +15,28 @@ locals {
 
   connection_arn = var.connection_arn != null ? var.connection_arn : aws_codestarconnections_connection.github[0].arn
 
-  # Build projects by pipeline, plus the migrate project.
+  # CodeBuild projects, by kind: build (test, build and push the palisade
+  # image), scanner (build and push the scanner Lambda image, with Docker),
+  # migrate (palisade migrate as a one-off task), release (the Deploy-stage
+  # steps of deploy/scripts/release-step.sh: the schema gate, the scanner
+  # deploy and recording the deployed tags).
   projects = merge(
-    { for k, p in local.pipelines : "build-${k}" => { buildspec = "deploy/buildspec/build.yml", pipeline = k } },
-    { migrate = { buildspec = "deploy/buildspec/migrate.yml", pipeline = "api" } },
+    { for k, p in local.pipelines : "build-${k}" => { buildspec = "deploy/buildspec/build.yml", pipeline = k, kind = "build" } },
+    { for k, p in local.pipelines : "release-${k}" => { buildspec = "deploy/buildspec/release.yml", pipeline = k, kind = "release" } },
+    {
+      migrate       = { buildspec = "deploy/buildspec/migrate.yml", pipeline = "api", kind = "migrate" }
+      build-scanner = { buildspec = "deploy/buildspec/scanner.yml", pipeline = "api", kind = "scanner" }
+    },
   )
+
+  # The schema version the API pipeline's Migrate stage reached; the tenant
+  # and hq pipelines wait for it before they deploy (issue 15, item 9).
+  schema_parameter_name = "/${var.name}/release/schema-version"
+  parameter_prefix      = "/${var.name}/release"
+
+  # Deploy-stage order: the gate (pipelines that do not migrate), then the
+  # ECS services and the scanner functions, then the record of what runs.
+  deploy_order = { for k, p in local.pipelines : k => p.migrate ? 1 : 2 }
 
   # Task and execution roles by pipeline, for iam:PassRole.
   pipeline_roles = {
@@ -27,21 +44,70 @@ locals {
       for r in concat([for s in p.services : lookup(var.task_role_arns, s, "")], [for s in p.services : lookup(var.execution_role_arns, s, "")]) : r if r != ""
     ]
   }
-  api_roles = [for r in [lookup(var.task_role_arns, "api", ""), lookup(var.execution_role_arns, "api", "")] : r if r != ""]
+  migrate_roles = [for r in [lookup(var.task_role_arns, "migrate", ""), lookup(var.execution_role_arns, "migrate", "")] : r if r != ""]
 
   build_env = {
     IMAGE_REPO = var.image_repository_url
+    # build.yml publishes the image's SBOM under sbom/ in this bucket.
+    ARTIFACTS_BUCKET = var.artifacts_bucket_name
   }
   migrate_env = {
-    CLUSTER         = var.cluster_name
-    TASK_FAMILY     = var.migrate_task_family
-    CONTAINER       = "api"
-    SUBNETS         = join(",", var.migrate_subnet_ids)
-    SECURITY_GROUPS = join(",", var.migrate_security_group_ids)
+    CLUSTER          = var.cluster_name
+    TASK_FAMILY      = var.migrate_task_family
+    CONTAINER        = "migrate"
+    SUBNETS          = join(",", var.migrate_subnet_ids)
+    SECURITY_GROUPS  = join(",", var.migrate_security_group_ids)
+    SCHEMA_PARAMETER = local.schema_parameter_name
+  }
+  scanner_env = {
+    SCANNER_REPO = var.scanner_repository_url
+  }
+  release_env = {
+    for k, p in local.pipelines : k => merge(
+      {
+        CONTAINERS       = join(",", p.services)
+        PARAMETER_PREFIX = local.parameter_prefix
+        SCHEMA_PARAMETER = local.schema_parameter_name
+      },
+      p.migrate ? tomap({
+        SCANNER_REPO      = var.scanner_repository_url
+        SCANNER_FUNCTIONS = join(",", var.scanner_function_names)
+      }) : tomap({}),
+    )
+  }
+  # tomap on every branch: the conditional needs one result type.
+  project_env = {
+    for k, p in local.projects : k => (
+      p.kind == "migrate" ? tomap(local.migrate_env) :
+      p.kind == "scanner" ? tomap(local.scanner_env) :
+      p.kind == "release" ? tomap(local.release_env[p.pipeline]) :
+      tomap(merge(local.build_env, { CONTAINERS = join(",", local.pipelines[p.pipeline].services) }))
+    )
+  }
+
+  image_tag_parameter_arns = {
+    for k, p in local.pipelines : k => [for s in p.services : "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter${local.parameter_prefix}/${s}/image-tag"]
   }
 
   cluster_arn = "arn:${data.aws_partition.current.partition}:ecs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:cluster/${var.cluster_name}"
   ecs_arn     = "arn:${data.aws_partition.current.partition}:ecs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+}
+
+# ------------------------------------------------------ schema version ----
+
+# Written by the Migrate stage (deploy/scripts/migrate.sh) once the
+# migration succeeded; Terraform only creates it.
+resource "aws_ssm_parameter" "schema_version" {
+  name           = local.schema_parameter_name
+  description    = "Highest migration the ${var.name} database has; written by the API pipeline's Migrate stage"
+  type           = "String"
+  insecure_value = "0"
+
+  tags = var.tags
+
+  lifecycle {
+    ignore_changes = [insecure_value]
+  }
 }
 
 # --------------------------------------------------------------- source ----
@@ -144,7 +210,7 @@ data "aws_iam_policy_document" "codebuild" {
   }
 
   dynamic "statement" {
-    for_each = each.key != "migrate" ? [1] : []
+    for_each = contains(["build", "scanner"], each.value.kind) ? [1] : []
 
     content {
       sid       = "EcrLogin"
@@ -154,7 +220,7 @@ data "aws_iam_policy_document" "codebuild" {
   }
 
   dynamic "statement" {
-    for_each = each.key != "migrate" ? [1] : []
+    for_each = contains(["build", "scanner"], each.value.kind) ? [1] : []
 
     content {
       sid = "PushReleaseImages"
@@ -168,12 +234,52 @@ data "aws_iam_policy_document" "codebuild" {
         "ecr:CompleteLayerUpload",
         "ecr:PutImage",
       ]
-      resources = [var.image_repository_arn]
+      resources = [each.value.kind == "scanner" ? var.scanner_repository_arn : var.image_repository_arn]
     }
   }
 
   dynamic "statement" {
-    for_each = each.key == "migrate" ? [1] : []
+    for_each = each.value.kind == "migrate" ? [1] : []
+
+    content {
+      sid       = "RecordTheSchemaVersion"
+      actions   = ["ssm:PutParameter"]
+      resources = [aws_ssm_parameter.schema_version.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.value.kind == "release" && !local.pipelines[each.value.pipeline].migrate ? [1] : []
+
+    content {
+      sid       = "ReadTheSchemaVersion"
+      actions   = ["ssm:GetParameter"]
+      resources = [aws_ssm_parameter.schema_version.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.value.kind == "release" ? [1] : []
+
+    content {
+      sid       = "RecordTheDeployedTags"
+      actions   = ["ssm:PutParameter"]
+      resources = local.image_tag_parameter_arns[each.value.pipeline]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.value.kind == "release" && local.pipelines[each.value.pipeline].migrate ? [1] : []
+
+    content {
+      sid       = "DeployTheScannerImage"
+      actions   = ["lambda:UpdateFunctionCode", "lambda:GetFunction", "lambda:GetFunctionConfiguration"]
+      resources = var.scanner_function_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.value.kind == "migrate" ? [1] : []
 
     content {
       sid       = "ReadTaskDefinitions"
@@ -183,12 +289,12 @@ data "aws_iam_policy_document" "codebuild" {
   }
 
   dynamic "statement" {
-    for_each = each.key == "migrate" ? [1] : []
+    for_each = each.value.kind == "migrate" ? [1] : []
 
     content {
       sid       = "RunTheMigrateTask"
       actions   = ["ecs:RunTask"]
-      resources = ["${local.ecs_arn}:task-definition/${var.migrate_task_family}-migrate:*"]
+      resources = ["${local.ecs_arn}:task-definition/${var.migrate_task_family}:*"]
 
       condition {
         test     = "ArnEquals"
@@ -199,7 +305,7 @@ data "aws_iam_policy_document" "codebuild" {
   }
 
   dynamic "statement" {
-    for_each = each.key == "migrate" ? [1] : []
+    for_each = each.value.kind == "migrate" ? [1] : []
 
     content {
       sid       = "WatchTheMigrateTask"
@@ -209,12 +315,12 @@ data "aws_iam_policy_document" "codebuild" {
   }
 
   dynamic "statement" {
-    for_each = each.key == "migrate" && length(local.api_roles) > 0 ? [1] : []
+    for_each = each.value.kind == "migrate" ? [1] : []
 
     content {
-      sid       = "PassTheApiRoles"
+      sid       = "PassTheMigrateRoles"
       actions   = ["iam:PassRole"]
-      resources = local.api_roles
+      resources = local.migrate_roles
 
       condition {
         test     = "StringEquals"
@@ -236,8 +342,12 @@ resource "aws_iam_role_policy" "codebuild" {
 resource "aws_codebuild_project" "this" {
   for_each = local.projects
 
-  name           = "${var.name}-${each.key}"
-  description    = each.key == "migrate" ? "Run palisade migrate as a one-off ECS task with the release image" : "Test, build and push the palisade image for the ${each.value.pipeline} pipeline"
+  name = "${var.name}-${each.key}"
+  description = lookup({
+    migrate = "Run palisade migrate as a one-off ECS task with the release image"
+    scanner = "Build and push the scanner Lambda image (single-platform linux/arm64 manifest)"
+    release = "Deploy-stage steps of the ${each.value.pipeline} pipeline: schema gate, scanner deploy, record of the deployed tags"
+  }, each.value.kind, "Test, build and push the palisade image for the ${each.value.pipeline} pipeline")
   service_role   = aws_iam_role.codebuild[each.key].arn
   build_timeout  = var.build_timeout_minutes
   encryption_key = var.artifacts_kms_key_arn
@@ -253,15 +363,17 @@ resource "aws_codebuild_project" "this" {
 
   environment {
     type                        = "ARM_CONTAINER"
-    compute_type                = each.key == "migrate" ? "BUILD_GENERAL1_SMALL" : var.codebuild_compute_type
+    compute_type                = contains(["build", "scanner"], each.value.kind) ? var.codebuild_compute_type : "BUILD_GENERAL1_SMALL"
     image                       = var.codebuild_image
     image_pull_credentials_type = "CODEBUILD"
-    # The image is assembled in Go (cmd/imagebuild): no Docker daemon, so
-    # no privileged build container.
-    privileged_mode = false
+    # The palisade image is assembled in Go (cmd/imagebuild) without a
+    # Docker daemon. Only the scanner image, which installs ClamAV from
+    # Debian packages, needs Docker, and so a privileged build container;
+    # that project runs the Dockerfile and nothing else.
+    privileged_mode = each.value.kind == "scanner"
 
     dynamic "environment_variable" {
-      for_each = each.key == "migrate" ? tomap(local.migrate_env) : tomap(merge(local.build_env, { CONTAINERS = join(",", local.pipelines[each.value.pipeline].services) }))
+      for_each = tomap(local.project_env[each.key])
 
       content {
         name  = environment_variable.key
@@ -472,6 +584,25 @@ resource "aws_codepipeline" "this" {
         ProjectName = aws_codebuild_project.this["build-${each.key}"].name
       }
     }
+
+    # The scanner Lambda's image, beside the palisade image of the same
+    # release (the API pipeline deploys it).
+    dynamic "action" {
+      for_each = each.value.migrate ? [1] : []
+
+      content {
+        name            = "Build-scanner"
+        category        = "Build"
+        owner           = "AWS"
+        provider        = "CodeBuild"
+        version         = "1"
+        input_artifacts = ["source"]
+
+        configuration = {
+          ProjectName = aws_codebuild_project.this["build-scanner"].name
+        }
+      }
+    }
   }
 
   dynamic "stage" {
@@ -520,6 +651,49 @@ resource "aws_codepipeline" "this" {
   stage {
     name = "Deploy"
 
+    # Tenant and hq wait until the database has the schema their release
+    # needs, which the API pipeline's Migrate stage writes: one release tag
+    # starts all three pipelines, and the API's approval may come later.
+    dynamic "action" {
+      for_each = each.value.migrate ? [] : [1]
+
+      content {
+        name            = "Gate-schema"
+        category        = "Build"
+        owner           = "AWS"
+        provider        = "CodeBuild"
+        version         = "1"
+        input_artifacts = ["source", "image"]
+        run_order       = 1
+
+        configuration = {
+          ProjectName          = aws_codebuild_project.this["release-${each.key}"].name
+          PrimarySource        = "source"
+          EnvironmentVariables = jsonencode([{ name = "STEP", value = "gate", type = "PLAINTEXT" }])
+        }
+      }
+    }
+
+    dynamic "action" {
+      for_each = each.value.migrate ? [1] : []
+
+      content {
+        name            = "Deploy-scanner"
+        category        = "Build"
+        owner           = "AWS"
+        provider        = "CodeBuild"
+        version         = "1"
+        input_artifacts = ["source", "image"]
+        run_order       = local.deploy_order[each.key]
+
+        configuration = {
+          ProjectName          = aws_codebuild_project.this["release-${each.key}"].name
+          PrimarySource        = "source"
+          EnvironmentVariables = jsonencode([{ name = "STEP", value = "scanner", type = "PLAINTEXT" }])
+        }
+      }
+    }
+
     dynamic "action" {
       for_each = toset(each.value.services)
 
@@ -530,7 +704,7 @@ resource "aws_codepipeline" "this" {
         provider        = "ECS"
         version         = "1"
         input_artifacts = ["image"]
-        run_order       = 1
+        run_order       = local.deploy_order[each.key]
 
         configuration = {
           ClusterName       = var.cluster_name
@@ -538,6 +712,24 @@ resource "aws_codepipeline" "this" {
           FileName          = "imagedefinitions.json"
           DeploymentTimeout = tostring(var.deploy_timeout_minutes)
         }
+      }
+    }
+
+    # Once every service is deployed, its tag goes into the SSM parameter
+    # its task definition reads (modules/ecs), so Terraform keeps it.
+    action {
+      name            = "Record"
+      category        = "Build"
+      owner           = "AWS"
+      provider        = "CodeBuild"
+      version         = "1"
+      input_artifacts = ["source", "image"]
+      run_order       = local.deploy_order[each.key] + 1
+
+      configuration = {
+        ProjectName          = aws_codebuild_project.this["release-${each.key}"].name
+        PrimarySource        = "source"
+        EnvironmentVariables = jsonencode([{ name = "STEP", value = "record", type = "PLAINTEXT" }])
       }
     }
   }

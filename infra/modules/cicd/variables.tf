@@ -128,21 +128,21 @@ variable "service_names" {
 }
 
 variable "task_role_arns" {
-  description = "Task role of each service; the deploy and migrate steps pass them to ECS."
+  description = "Task role of each service and of migrate; the deploy and migrate steps pass them to ECS."
   type        = map(string)
   default     = {}
 }
 
 variable "execution_role_arns" {
-  description = "Execution role of each service; the deploy and migrate steps pass them to ECS."
+  description = "Execution role of each service and of migrate; the deploy and migrate steps pass them to ECS."
   type        = map(string)
   default     = {}
 }
 
 variable "migrate_task_family" {
-  description = "Task definition family whose latest revision the migrate step copies (the api's: same roles, secrets and network), with the release image and the command palisade migrate."
+  description = "Task definition family of the migrate task (the ecs module's: the only one with the master DSN); the migrate step registers its latest revision again with the release image and runs it."
   type        = string
-  default     = "palisade-staging-api"
+  default     = "palisade-staging-migrate"
 }
 
 variable "migrate_subnet_ids" {
@@ -179,4 +179,28 @@ variable "deploy_timeout_minutes" {
   description = "How long the ECS deploy action waits for the rolling deployment to finish; the circuit breaker rolls back a failing one before then."
   type        = number
   default     = 30
+}
+
+variable "scanner_repository_url" {
+  description = "ECR repository of the scanner Lambda image (the API pipeline builds and pushes it)."
+  type        = string
+  default     = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/palisade-staging/scanner"
+}
+
+variable "scanner_repository_arn" {
+  description = "ARN of the scanner repository; the scanner build may push to it alone."
+  type        = string
+  default     = "arn:aws:ecr:eu-west-2:123456789012:repository/palisade-staging/scanner"
+}
+
+variable "scanner_function_names" {
+  description = "Scanner Lambda functions the API pipeline points at each new scanner image (scan and update)."
+  type        = list(string)
+  default     = []
+}
+
+variable "scanner_function_arns" {
+  description = "ARNs of those functions, for the release step's IAM policy."
+  type        = list(string)
+  default     = []
 }

@@ -51,9 +51,11 @@ resource "aws_db_subnet_group" "this" {
   tags = var.tags
 }
 
+# name_prefix, not name: create_before_destroy must create the replacement
+# group (a family change) while the old one, still attached, keeps its name.
 resource "aws_db_parameter_group" "this" {
-  name   = "${var.name}-mariadb"
-  family = var.db_parameter_group_family
+  name_prefix = "${var.name}-mariadb-"
+  family      = var.db_parameter_group_family
 
   # Refuse any connection that is not TLS (spec 5.2).
   parameter {
@@ -81,7 +83,7 @@ resource "aws_db_parameter_group" "this" {
 # The audit log export needs the MariaDB audit plugin: connections and
 # DDL/DCL statements are recorded (ISO 27001 logging).
 resource "aws_db_option_group" "this" {
-  name                     = "${var.name}-mariadb"
+  name_prefix              = "${var.name}-mariadb-"
   option_group_description = "${var.name} MariaDB audit plugin"
   engine_name              = "mariadb"
   major_engine_version     = var.db_engine_version
@@ -162,9 +164,33 @@ resource "aws_secretsmanager_secret_version" "db" {
     dbname   = var.db_name
     username = var.db_username
     password = var.db_password
-    # go-sql-driver/mysql DSN; tls=true because the parameter group refuses
-    # plain connections.
-    dsn = "${var.db_username}:${var.db_password}@tcp(${aws_db_instance.this.address}:${aws_db_instance.this.port})/${var.db_name}?tls=true&parseTime=true&charset=utf8mb4"
+    # go-sql-driver/mysql DSN. TLS because the parameter group refuses plain
+    # connections; tls=rds (not tls=true, whose system roots lack the RDS
+    # CA) is the app's registered configuration that verifies the server
+    # against the Amazon RDS global CA bundle and the host name
+    # (internal/store, PALISADE_DB_TLS_CA).
+    dsn = "${var.db_username}:${var.db_password}@tcp(${aws_db_instance.this.address}:${aws_db_instance.this.port})/${var.db_name}?tls=rds&parseTime=true&charset=utf8mb4"
+  })
+}
+
+# Each role's own database user, "<master>_<role>" (internal/store
+# RoleUser): the DSN its task reads as PALISADE_DB_DSN. The user itself is
+# created, and its password and grants (re)applied, by `palisade migrate`,
+# which alone reads the master secret above; a role task started before the
+# first migrate of a fresh database cannot log in (the pipeline migrates
+# before it deploys).
+resource "aws_secretsmanager_secret_version" "db_role" {
+  for_each = toset(var.db_roles)
+
+  secret_id = var.db_role_secret_ids[each.key]
+  secret_string = jsonencode({
+    engine   = "mariadb"
+    host     = aws_db_instance.this.address
+    port     = aws_db_instance.this.port
+    dbname   = var.db_name
+    username = "${var.db_username}_${each.key}"
+    password = var.db_role_passwords[each.key]
+    dsn      = "${var.db_username}_${each.key}:${var.db_role_passwords[each.key]}@tcp(${aws_db_instance.this.address}:${aws_db_instance.this.port})/${var.db_name}?tls=rds&parseTime=true&charset=utf8mb4"
   })
 }
 
@@ -197,7 +223,9 @@ resource "aws_elasticache_replication_group" "this" {
   at_rest_encryption_enabled = true
   kms_key_id                 = var.kms_key_arn
   transit_encryption_enabled = true
-  auth_token                 = var.redis_auth_token
+  # RBAC instead of one shared AUTH token: each role logs in as its own
+  # user (aws_elasticache_user.role).
+  user_group_ids = [aws_elasticache_user_group.this.user_group_id]
 
   snapshot_retention_limit   = var.redis_snapshot_retention_days
   snapshot_window            = "01:00-02:00"
@@ -208,13 +236,60 @@ resource "aws_elasticache_replication_group" "this" {
   tags = var.tags
 }
 
-resource "aws_secretsmanager_secret_version" "redis" {
-  secret_id = var.redis_secret_id
+# ElastiCache RBAC: a user group must hold a user named "default"; ours is
+# switched off, so a client that does not name its user gets nothing.
+resource "aws_elasticache_user" "default" {
+  user_id       = "${var.name}-default"
+  user_name     = "default"
+  engine        = "redis"
+  access_string = "off -@all"
+
+  authentication_mode {
+    type      = "password"
+    passwords = [var.redis_passwords["default"]]
+  }
+
+  tags = var.tags
+}
+
+# One user per role, limited to the keys, channels and commands its code
+# uses (redis_access_strings; the Go test TestRedisAccessStrings applies
+# these very strings to a real Redis and runs each role's operations).
+resource "aws_elasticache_user" "role" {
+  for_each = toset(var.redis_roles)
+
+  user_id       = "${var.name}-${each.key}"
+  user_name     = "${var.name}-${each.key}"
+  engine        = "redis"
+  access_string = var.redis_access_strings[each.key]
+
+  authentication_mode {
+    type      = "password"
+    passwords = [var.redis_passwords[each.key]]
+  }
+
+  tags = var.tags
+}
+
+resource "aws_elasticache_user_group" "this" {
+  user_group_id = "${var.name}-redis"
+  engine        = "redis"
+  user_ids      = concat([aws_elasticache_user.default.user_id], [for r in var.redis_roles : aws_elasticache_user.role[r].user_id])
+
+  tags = var.tags
+}
+
+# Each role's PALISADE_REDIS_URL: its own user name and password.
+resource "aws_secretsmanager_secret_version" "redis_role" {
+  for_each = toset(var.redis_roles)
+
+  secret_id = var.redis_secret_ids[each.key]
   secret_string = jsonencode({
-    host       = aws_elasticache_replication_group.this.primary_endpoint_address
-    port       = aws_elasticache_replication_group.this.port
-    auth_token = var.redis_auth_token
+    host     = aws_elasticache_replication_group.this.primary_endpoint_address
+    port     = aws_elasticache_replication_group.this.port
+    username = "${var.name}-${each.key}"
+    password = var.redis_passwords[each.key]
     # rediss:// because transit encryption is on.
-    url = "rediss://:${var.redis_auth_token}@${aws_elasticache_replication_group.this.primary_endpoint_address}:${aws_elasticache_replication_group.this.port}/0"
+    url = "rediss://${var.name}-${each.key}:${var.redis_passwords[each.key]}@${aws_elasticache_replication_group.this.primary_endpoint_address}:${aws_elasticache_replication_group.this.port}/0"
   })
 }

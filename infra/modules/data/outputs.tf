@@ -33,7 +33,22 @@ output "db_secret_arn" {
   value       = aws_secretsmanager_secret_version.db.arn
 }
 
-output "redis_secret_arn" {
-  description = "ARN of the Redis secret, available once its value (the URL) is written."
-  value       = aws_secretsmanager_secret_version.redis.arn
+output "redis_role_secret_arns" {
+  description = "ARN of each role's Redis-user secret, by role, available once its value (the URL) is written."
+  value       = { for k, v in aws_secretsmanager_secret_version.redis_role : k => v.arn }
+}
+
+output "db_instance_identifier" {
+  description = "Identifier of the RDS instance (the DBInstanceIdentifier dimension of its metrics)."
+  value       = aws_db_instance.this.identifier
+}
+
+output "redis_member_cluster_ids" {
+  description = "CacheClusterId of every node of the Redis replication group (<id>-001, -002, ...: how ElastiCache names the members of a cluster-mode-disabled group)."
+  value       = [for i in range(var.redis_num_cache_clusters) : format("%s-%03d", aws_elasticache_replication_group.this.replication_group_id, i + 1)]
+}
+
+output "db_role_secret_arns" {
+  description = "ARN of each role's database-user secret, by role, available once its value (the DSN) is written."
+  value       = { for k, v in aws_secretsmanager_secret_version.db_role : k => v.arn }
 }

@@ -22,7 +22,8 @@ variable "services" {
     min_count/max_count bound the desired count (equal means fixed); cpu_scaling adds CPU target tracking;
     port is the container port behind a load balancer (null: none); capacity is FARGATE or FARGATE_SPOT;
     secrets lists the Secrets Manager values the task receives (db, redis, realtime_app_id, realtime_app_key,
-    realtime_app_secret); tenant_s3 is none, objects or admin (tenant bucket access of the task role).
+    realtime_app_secret); tenant_s3 lists the tenant-bucket flows of the task role (files, scan, buckets,
+    offboard: the storage module's tenant_policy_arns).
   EOT
   type = map(object({
     role        = string
@@ -34,7 +35,7 @@ variable "services" {
     port        = optional(number)
     capacity    = string
     secrets     = list(string)
-    tenant_s3   = string
+    tenant_s3   = list(string)
   }))
   default = {
     tenant = {
@@ -46,8 +47,8 @@ variable "services" {
       cpu_scaling = true
       port        = 3000
       capacity    = "FARGATE"
-      secrets     = ["redis", "realtime_app_id", "realtime_app_key"]
-      tenant_s3   = "none"
+      secrets     = ["realtime_app_id", "realtime_app_key"]
+      tenant_s3   = []
     }
     hq = {
       role        = "hq"
@@ -58,8 +59,8 @@ variable "services" {
       cpu_scaling = false
       port        = 3000
       capacity    = "FARGATE"
-      secrets     = ["db", "redis", "realtime_app_id", "realtime_app_key"]
-      tenant_s3   = "none"
+      secrets     = ["db", "realtime_app_id", "realtime_app_key"]
+      tenant_s3   = []
     }
     api = {
       role        = "api"
@@ -71,7 +72,7 @@ variable "services" {
       port        = 8000
       capacity    = "FARGATE"
       secrets     = ["db", "redis", "realtime_app_id", "realtime_app_key", "realtime_app_secret"]
-      tenant_s3   = "admin"
+      tenant_s3   = ["files", "buckets"]
     }
     worker = {
       role        = "worker"
@@ -83,7 +84,7 @@ variable "services" {
       port        = null
       capacity    = "FARGATE_SPOT"
       secrets     = ["db", "redis", "realtime_app_id", "realtime_app_key", "realtime_app_secret"]
-      tenant_s3   = "objects"
+      tenant_s3   = ["scan", "buckets", "offboard"]
     }
     scheduler = {
       role        = "scheduler"
@@ -94,8 +95,8 @@ variable "services" {
       cpu_scaling = false
       port        = null
       capacity    = "FARGATE"
-      secrets     = ["db", "redis"]
-      tenant_s3   = "none"
+      secrets     = ["redis"]
+      tenant_s3   = []
     }
     realtime = {
       role        = "realtime"
@@ -107,7 +108,7 @@ variable "services" {
       port        = 8080
       capacity    = "FARGATE"
       secrets     = ["redis", "realtime_app_id", "realtime_app_key", "realtime_app_secret"]
-      tenant_s3   = "none"
+      tenant_s3   = []
     }
   }
 
@@ -128,8 +129,8 @@ variable "services" {
   }
 
   validation {
-    condition     = alltrue([for s in values(var.services) : contains(["none", "objects", "admin"], s.tenant_s3)])
-    error_message = "tenant_s3 must be none, objects or admin."
+    condition     = alltrue(flatten([for s in values(var.services) : [for f in s.tenant_s3 : contains(["files", "scan", "buckets", "offboard"], f)]]))
+    error_message = "tenant_s3 may only name the flows files, scan, buckets and offboard."
   }
 
   validation {
@@ -169,7 +170,7 @@ variable "image_repository_arn" {
 }
 
 variable "image_tag" {
-  description = "Release tag of the image to run (spec 4.3: release tags such as v1.2.3, never latest)."
+  description = "Release tag of the first image, written once into each service's image-tag SSM parameter; afterwards the release pipelines own that parameter (Terraform never rolls the image back or forward)."
   type        = string
   default     = "v0.1.0"
 
@@ -198,7 +199,7 @@ variable "target_group_arns" {
 }
 
 variable "secret_arns" {
-  description = "Secrets Manager secrets: db (key dsn), redis (key url), app (realtime_app_id, realtime_app_key, realtime_app_secret)."
+  description = "Secrets Manager secrets: db (the master DSN, key dsn: migrate only), db-<role> (each role user's DSN, key dsn: a service's \"db\" ref reads db-<service>), redis-<role> (each role user's URL, key url: a service's \"redis\" ref reads redis-<service>), app (realtime_app_id, realtime_app_key, realtime_app_secret)."
   type        = map(string)
   default     = {}
 }
@@ -245,6 +246,18 @@ variable "trusted_proxies" {
   default     = {}
 }
 
+variable "client_ip_header" {
+  description = "PALISADE_CLIENT_IP_HEADER of api, tenant and hq: the CDN's client-IP header (CF-Connecting-IP, the alb module's client_ip_header output); empty sets nothing."
+  type        = string
+  default     = ""
+}
+
+variable "cdn_proxies" {
+  description = "PALISADE_CDN_PROXIES of the API: the CDN's ranges whose client-IP header it believes (the alb module's cdn_proxies output)."
+  type        = list(string)
+  default     = []
+}
+
 variable "tenant_bucket_prefix" {
   description = "PALISADE_S3_BUCKET_PREFIX, \"<project>-<env>-tenant-\"."
   type        = string
@@ -257,14 +270,74 @@ variable "tenant_kms_key_id" {
   default     = ""
 }
 
-variable "tenant_admin_policy_arn" {
-  description = "IAM policy that creates and configures tenant buckets; required when a service has tenant_s3 = admin."
+variable "tenant_policy_arns" {
+  description = "IAM policy of each tenant-bucket flow (storage module output tenant_policy_arns); every flow a service's tenant_s3 names must be here."
+  type        = map(string)
+  default     = {}
+}
+
+variable "tenant_read_exempt_role_arns" {
+  description = "PALISADE_S3_EXEMPT_ROLE_ARNS besides the worker's own task role: roles the tenant bucket policy lets read objects not yet tagged Clean (the scanner Lambda's role)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tenant_tagger_role_arns" {
+  description = "PALISADE_S3_TAGGER_ROLE_ARNS: the only roles the tenant bucket policy lets write object tags (the scanner Lambda's role, which writes the ScanStatus verdict)."
+  type        = list(string)
+  default     = []
+}
+
+variable "ses_mail" {
+  description = "Send mail through SES (the mail module): PALISADE_MAIL_DRIVER=ses and ses:SendEmail for mail_services. A plain bool, because it decides count at plan time."
+  type        = bool
+  default     = false
+}
+
+variable "mail_from" {
+  description = "PALISADE_MAIL_FROM of the services that send mail: an address of the SES identity."
+  type        = string
+  default     = "Palisade <no-reply@palisade.example.com>"
+}
+
+variable "mail_configuration_set" {
+  description = "PALISADE_SES_CONFIGURATION_SET: the SES configuration set every message is sent with (with ses_mail)."
   type        = string
   default     = null
 }
 
-variable "tenant_objects_policy_arn" {
-  description = "IAM policy that reads, writes and tags tenant objects; required when a service has tenant_s3 = objects or admin."
+variable "mail_identity_arn" {
+  description = "ARN of the SES domain identity the mail services may send from."
+  type        = string
+  default     = null
+}
+
+variable "mail_configuration_set_arn" {
+  description = "ARN of the SES configuration set (ses:SendEmail authorises the identity and the configuration set)."
+  type        = string
+  default     = null
+}
+
+variable "mail_services" {
+  description = "Services that send mail through SES (PALISADE_MAIL_DRIVER=ses and ses:SendEmail on the identity)."
+  type        = list(string)
+  default     = ["api", "worker", "hq", "scheduler"]
+}
+
+variable "realtime_publishers" {
+  description = "Services that publish realtime events through the realtime role's HTTP API (PALISADE_REALTIME_API_URL)."
+  type        = list(string)
+  default     = ["api", "worker"]
+}
+
+variable "realtime_port" {
+  description = "Port of the realtime role (WebSocket and the Pusher HTTP API)."
+  type        = number
+  default     = 8080
+}
+
+variable "service_discovery_namespace" {
+  description = "Private DNS namespace (Cloud Map) in which the realtime tasks register, so api and worker reach realtime.<namespace>; null uses \"<name>.internal\"."
   type        = string
   default     = null
 }
@@ -339,4 +412,10 @@ variable "ec2_egress_https_cidr_blocks" {
   description = "HTTPS destinations of the escape-hatch instances (the ECS agent and SSM reach AWS through the NAT gateways)."
   type        = list(string)
   default     = ["0.0.0.0/0"]
+}
+
+variable "db_user_roles" {
+  description = "Roles with their own database user, whose DSN secret secret_arns[\"db-<role>\"] migrate reads (and, for a service, that service's PALISADE_DB_DSN)."
+  type        = list(string)
+  default     = ["api", "worker", "hq", "scanner"]
 }

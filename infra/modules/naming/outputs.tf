@@ -52,3 +52,13 @@ output "tags" {
   description = "Standard tags for every resource."
   value       = local.tags
 }
+
+output "service_namespace" {
+  description = "Private DNS namespace (Cloud Map) of service-to-service names, \"<project>-<env>.internal\"."
+  value       = "${local.prefix}.internal"
+}
+
+output "realtime_api_url" {
+  description = "PALISADE_REALTIME_API_URL: realtime's HTTP API under its Cloud Map name in service_namespace (port 8080, spec 3.2)."
+  value       = "http://realtime.${local.prefix}.internal:8080"
+}

@@ -7,6 +7,13 @@ variable "project" {
     condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.project))
     error_message = "project must be 3-20 characters of lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (it is part of S3 bucket names)."
   }
+
+  # ALB names are at most 32 characters, and the longest is
+  # "<project>-production-internal" (project + 20).
+  validation {
+    condition     = can(regex("^.{0,12}$", var.project))
+    error_message = "project must be at most 12 characters: the load balancer \"<project>-production-internal\" may have 32 at most."
+  }
 }
 
 variable "environment" {

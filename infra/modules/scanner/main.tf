@@ -1,5 +1,7 @@
 data "aws_partition" "current" {}
 
+data "aws_caller_identity" "current" {}
+
 locals {
   tenant_buckets     = "arn:${data.aws_partition.current.partition}:s3:::${var.tenant_bucket_prefix}*"
   definitions_bucket = "${var.name}-clamav-definitions"
@@ -8,6 +10,76 @@ locals {
     scan   = { command = var.scan_command, memory = var.memory_mb }
     update = { command = var.update_command, memory = 1024 }
   }
+
+  secret_arns = distinct([for k, v in var.secret_environment : v[0]])
+
+  # The recording scan function's extra environment.
+  record_environment = var.record_results ? merge(
+    { PALISADE_DB_DRIVER = "mysql" },
+    var.app_environment,
+    { for k, v in var.secret_environment : k => "aws-sm://${v[0]}#${v[1]}" },
+  ) : {}
+}
+
+# ------------------------------------------------- recording the verdicts --
+# With record_results the scan function runs in the private subnets: it
+# reads the upload through the S3 gateway endpoint, records the verdict in
+# MariaDB, publishes it to realtime's HTTP API, and mails the malware
+# notice through SES (the same calls the worker makes, files.Service.Record).
+
+resource "aws_security_group" "scan" {
+  count = var.record_results ? 1 : 0
+
+  name        = "${var.name}-scanner"
+  description = "Scanner Lambda: no inbound; MariaDB, realtime and HTTPS out"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.name}-scanner" })
+}
+
+resource "aws_vpc_security_group_egress_rule" "scan_https" {
+  for_each = var.record_results ? toset(var.egress_https_cidr_blocks) : toset([])
+
+  security_group_id = aws_security_group.scan[0].id
+  description       = "HTTPS to S3, KMS, Secrets Manager and SES"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  # trivy:ignore:AVD-AWS-0104 AWS APIs without a VPC endpoint (KMS, SES) through the NAT gateways; HTTPS only, never inbound. Narrow egress_https_cidr_blocks to restrict it.
+  cidr_ipv4 = each.value
+}
+
+resource "aws_vpc_security_group_egress_rule" "scan_db" {
+  for_each = var.record_results ? toset(var.data_subnet_cidrs) : toset([])
+
+  security_group_id = aws_security_group.scan[0].id
+  description       = "MariaDB"
+  ip_protocol       = "tcp"
+  from_port         = 3306
+  to_port           = 3306
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_egress_rule" "scan_realtime" {
+  count = var.record_results ? 1 : 0
+
+  security_group_id            = aws_security_group.scan[0].id
+  description                  = "Realtime HTTP API (scan verdicts, live)"
+  ip_protocol                  = "tcp"
+  from_port                    = var.realtime_port
+  to_port                      = var.realtime_port
+  referenced_security_group_id = var.realtime_security_group_id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "realtime_from_scan" {
+  count = var.record_results ? 1 : 0
+
+  security_group_id            = var.realtime_security_group_id
+  description                  = "Realtime HTTP API from the scanner Lambda"
+  ip_protocol                  = "tcp"
+  from_port                    = var.realtime_port
+  to_port                      = var.realtime_port
+  referenced_security_group_id = aws_security_group.scan[0].id
 }
 
 # ------------------------------------------------------ definitions bucket --
@@ -214,9 +286,11 @@ data "aws_iam_policy_document" "common" {
     resources = [aws_s3_bucket.definitions.arn]
   }
 
+  # The manifest is read as the current version; the databases it names
+  # by their version id (scan.Mirror.Fetch), so a scanner never mixes sets.
   statement {
     sid       = "Definitions"
-    actions   = each.key == "update" ? ["s3:GetObject", "s3:PutObject"] : ["s3:GetObject"]
+    actions   = each.key == "update" ? ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"] : ["s3:GetObject", "s3:GetObjectVersion"]
     resources = ["${aws_s3_bucket.definitions.arn}/*"]
   }
 
@@ -237,6 +311,48 @@ data "aws_iam_policy_document" "common" {
         "s3:PutObjectVersionTagging",
       ]
       resources = ["${local.tenant_buckets}/*"]
+    }
+  }
+
+  # Network interfaces in the VPC (AWSLambdaVPCAccessExecutionRole's
+  # actions; they support no resource-level scoping).
+  dynamic "statement" {
+    for_each = each.key == "scan" && var.record_results ? [1] : []
+
+    content {
+      sid       = "VpcNetworkInterfaces"
+      actions   = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "scan" && var.record_results ? [1] : []
+
+    content {
+      sid       = "ReadTheAppSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "scan" && var.record_results ? [1] : []
+
+    content {
+      sid       = "DecryptTheAppSecrets"
+      actions   = ["kms:Decrypt"]
+      resources = [var.secrets_kms_key_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "scan" && var.record_results && length(var.mail_resource_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "SendTheMalwareNotice"
+      actions   = ["ses:SendEmail", "ses:SendRawEmail"]
+      resources = var.mail_resource_arns
     }
   }
 
@@ -279,11 +395,23 @@ resource "aws_lambda_function" "this" {
     size = var.ephemeral_storage_mb
   }
 
+  # PALISADE_S3_EXPECTED_BUCKET_OWNER: x-amz-expected-bucket-owner on every
+  # S3 call (internal/files), so a squatted bucket name is refused.
   environment {
-    variables = {
+    variables = merge({
       PALISADE_ENV                       = var.environment
       PALISADE_CLAMAV_DEFINITIONS_BUCKET = aws_s3_bucket.definitions.id
       PALISADE_S3_BUCKET_PREFIX          = var.tenant_bucket_prefix
+      PALISADE_S3_EXPECTED_BUCKET_OWNER  = data.aws_caller_identity.current.account_id
+    }, each.key == "scan" ? local.record_environment : {})
+  }
+
+  dynamic "vpc_config" {
+    for_each = each.key == "scan" && var.record_results ? [1] : []
+
+    content {
+      subnet_ids         = var.subnet_ids
+      security_group_ids = [aws_security_group.scan[0].id]
     }
   }
 
@@ -296,6 +424,13 @@ resource "aws_lambda_function" "this" {
   }
 
   tags = var.tags
+
+  # image_uri seeds the first release only: the API pipeline deploys every
+  # later scanner image (deploy/scripts/release-step.sh scanner), and an
+  # apply must not roll it back.
+  lifecycle {
+    ignore_changes = [image_uri]
+  }
 
   # The log group /aws/lambda/<function> exists first, with its KMS key and retention.
   depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]

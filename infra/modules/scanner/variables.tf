@@ -117,3 +117,71 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+# ------------------------------------------------- recording the verdicts --
+
+variable "record_results" {
+  description = "Run the scan function in the VPC so it records each verdict in the database at once, publishes it live and mails the malware notice (app.ScanHandler with PALISADE_DB_DSN). Off, the tag alone is the verdict and nothing moves the file out of pending in the database. A plain bool: it decides count at plan time."
+  type        = bool
+  default     = false
+}
+
+variable "vpc_id" {
+  description = "VPC of the scan function (with record_results)."
+  type        = string
+  default     = null
+}
+
+variable "subnet_ids" {
+  description = "Private subnets of the scan function (with record_results); S3 through the gateway endpoint, other AWS APIs through the NAT gateways."
+  type        = list(string)
+  default     = []
+}
+
+variable "data_subnet_cidrs" {
+  description = "CIDRs of the data subnets; the scan function reaches MariaDB there (3306)."
+  type        = list(string)
+  default     = ["10.0.21.0/24", "10.0.22.0/24"]
+}
+
+variable "realtime_security_group_id" {
+  description = "Security group of the realtime tasks; the scan function publishes verdicts to its HTTP API."
+  type        = string
+  default     = null
+}
+
+variable "realtime_port" {
+  description = "Port of the realtime HTTP API."
+  type        = number
+  default     = 8080
+}
+
+variable "egress_https_cidr_blocks" {
+  description = "HTTPS destinations of the scan function: S3, KMS, Secrets Manager, SES (NAT gateways and VPC endpoints)."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+variable "app_environment" {
+  description = "Application settings of the recording scan function (PALISADE_BASE_URL, PALISADE_REALTIME_API_URL, mail); secrets go as aws-sm:// references in secret_environment."
+  type        = map(string)
+  default     = {}
+}
+
+variable "secret_environment" {
+  description = "Environment variable -> [Secrets Manager secret ARN, JSON key]; the function gets aws-sm://<arn>#<key>, which the app resolves at start-up (Lambda has no native secret injection)."
+  type        = map(list(string))
+  default     = {}
+}
+
+variable "secrets_kms_key_arn" {
+  description = "KMS key of the secrets the recording scan function reads."
+  type        = string
+  default     = null
+}
+
+variable "mail_resource_arns" {
+  description = "SES identity and configuration set the recording scan function may send the malware notice with (empty: no mail permission)."
+  type        = list(string)
+  default     = []
+}

@@ -100,7 +100,12 @@ resource "random_password" "db" {
   special = false
 }
 
-resource "random_password" "redis_auth_token" {
+# Redis: one ElastiCache RBAC user per role (the data module creates the
+# users, their access strings and the user group) plus the disabled
+# "default" user every user group must hold; no shared AUTH token.
+resource "random_password" "redis_user" {
+  for_each = toset(concat(var.redis_roles, ["default"]))
+
   length  = 64
   special = false
 }
@@ -121,8 +126,20 @@ resource "random_password" "realtime_app_secret" {
   special = false
 }
 
+# One database user per role (least privilege, ISO 27001 8.2): its own
+# password and its own secret, "<name>/db-<role>", which only that role's
+# execution role may read. `palisade migrate` (the only task that gets the
+# master secret) creates the users and re-applies these passwords on every
+# run; the data module writes each secret's DSN once the endpoint exists.
+resource "random_password" "db_role" {
+  for_each = toset(var.db_roles)
+
+  length  = 40
+  special = false
+}
+
 resource "aws_secretsmanager_secret" "this" {
-  for_each = toset(["db", "redis", "app"])
+  for_each = toset(concat(["db", "app"], [for r in var.db_roles : "db-${r}"], [for r in var.redis_roles : "redis-${r}"]))
 
   name                    = "${var.name}/${each.key}"
   description             = "${var.name} ${each.key} credentials (managed by Terraform)"
@@ -201,4 +218,39 @@ resource "aws_ecr_lifecycle_policy" "this" {
       },
     ]
   })
+}
+
+# Lambda pulls the scanner image with its service principal, which a
+# same-account repository must allow in its policy: without this, creating
+# or updating the scanner functions fails on a fresh account unless the
+# caller may also set repository policies (lambda adds one itself then).
+locals {
+  lambda_image_repositories = toset([for r in var.ecr_repositories : r if contains(var.lambda_image_repositories, r)])
+}
+
+data "aws_iam_policy_document" "lambda_pull" {
+  for_each = local.lambda_image_repositories
+
+  statement {
+    sid     = "LambdaPullsTheScannerImage"
+    actions = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:sourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${var.name}-*"]
+    }
+  }
+}
+
+resource "aws_ecr_repository_policy" "lambda_pull" {
+  for_each = local.lambda_image_repositories
+
+  repository = aws_ecr_repository.this[each.key].name
+  policy     = data.aws_iam_policy_document.lambda_pull[each.key].json
 }

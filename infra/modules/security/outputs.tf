@@ -9,7 +9,7 @@ output "kms_key_ids" {
 }
 
 output "secret_arns" {
-  description = "ARNs of the Secrets Manager secrets: db, redis, app."
+  description = "ARNs of the Secrets Manager secrets: db (master), app, db-<role> (each role's database user) and redis-<role> (each role's Redis user)."
   value       = { for k, v in aws_secretsmanager_secret.this : k => v.arn }
 }
 
@@ -19,7 +19,7 @@ output "app_secret_arn" {
 }
 
 output "secret_ids" {
-  description = "IDs of the Secrets Manager secrets: db, redis, app."
+  description = "IDs of the Secrets Manager secrets: db (master), app, db-<role> (each role's database user) and redis-<role> (each role's Redis user)."
   value       = { for k, v in aws_secretsmanager_secret.this : k => v.id }
 }
 
@@ -34,9 +34,25 @@ output "db_password" {
   sensitive   = true
 }
 
-output "redis_auth_token" {
-  description = "Generated Redis AUTH token."
-  value       = random_password.redis_auth_token.result
+output "db_roles" {
+  description = "Roles with their own database user."
+  value       = var.db_roles
+}
+
+output "db_role_passwords" {
+  description = "Generated password of each role's database user, by role."
+  value       = { for k, v in random_password.db_role : k => v.result }
+  sensitive   = true
+}
+
+output "redis_roles" {
+  description = "Roles with their own Redis user."
+  value       = var.redis_roles
+}
+
+output "redis_passwords" {
+  description = "Generated password of each Redis user, by role, and of the disabled default user (key default)."
+  value       = { for k, v in random_password.redis_user : k => v.result }
   sensitive   = true
 }
 

@@ -56,3 +56,26 @@ variable "db_username" {
   type        = string
   default     = "palisade"
 }
+
+variable "db_roles" {
+  description = "Roles that get their own database user and secret <name>/db-<role> (store.RoleUserRoles: api, worker, hq, scanner)."
+  type        = list(string)
+  default     = ["api", "worker", "hq", "scanner"]
+
+  validation {
+    condition     = alltrue([for r in var.db_roles : contains(["api", "worker", "hq", "scanner"], r)])
+    error_message = "Database users exist for api, worker, hq and scanner only (internal/store/roleusers.go)."
+  }
+}
+
+variable "lambda_image_repositories" {
+  description = "Repositories of ecr_repositories whose images Lambda functions of this environment run (the scanner); their policy lets the Lambda service pull."
+  type        = list(string)
+  default     = ["scanner"]
+}
+
+variable "redis_roles" {
+  description = "Roles that get their own Redis (ElastiCache RBAC) user and secret <name>/redis-<role>: the roles that use Redis (web and hq do not)."
+  type        = list(string)
+  default     = ["api", "worker", "scheduler", "realtime"]
+}

@@ -102,86 +102,135 @@ resource "aws_s3_bucket_policy" "artifacts" {
 
 # ------------------------------------------------- tenant buckets (scope) --
 # The application creates one bucket per tenant at run time. Terraform owns
-# what those buckets share: these IAM policies (attached only to the api and
-# worker task roles and to the scanner), the KMS key and the EventBridge rule
-# of the scanner module.
+# what those buckets share: these IAM policies, the KMS key and the
+# EventBridge rule of the scanner module.
+#
+# One policy per application flow, holding exactly the IAM actions of the
+# S3 calls that flow makes (internal/files, internal/scan); the ecs module
+# attaches to each task role the flows its service runs (var.services
+# tenant_s3). An S3 API call and the IAM action it needs:
+#
+#   files    (api)          presigned PutObject            s3:PutObject
+#                           GetObjectAttributes (complete) s3:GetObjectAttributes (+ s3:ListBucket, so a
+#                                                          missing key is 404, not 403); not HeadObject:
+#                                                          that is s3:GetObject, which the bucket policy
+#                                                          denies on an upload not yet tagged Clean
+#                           presigned GetObject(version)   s3:GetObject, s3:GetObjectVersion
+#                           GetObjectTagging(version)      s3:GetObjectTagging, s3:GetObjectVersionTagging
+#                           DeleteObject(version)          s3:DeleteObject, s3:DeleteObjectVersion
+#   scan     (worker)       HeadObject, GetObject(version) s3:GetObject, s3:GetObjectVersion, s3:ListBucket
+#                           Get/PutObjectTagging(version)  s3:{Get,Put}Object{,Version}Tagging
+#   buckets  (api, worker)  CreateBucket (ObjectOwnership) s3:CreateBucket, s3:PutBucketOwnershipControls
+#     provision             PutBucketVersioning            s3:PutBucketVersioning
+#                           PutBucketEncryption            s3:PutEncryptionConfiguration
+#                           PutPublicAccessBlock           s3:PutBucketPublicAccessBlock
+#                           PutBucketOwnershipControls     s3:PutBucketOwnershipControls
+#                           PutBucketLifecycleConfiguration s3:PutLifecycleConfiguration
+#                           PutBucketCors                  s3:PutBucketCORS
+#                           PutBucketPolicy                s3:PutBucketPolicy
+#                           PutBucketNotificationConfiguration s3:PutBucketNotification
+#                           PutBucketTagging (tenant tag)  s3:PutBucketTagging
+#                           GetBucketTagging (adopting an  s3:GetBucketTagging
+#                             own bucket: BucketAlreadyOwnedByYou)
+#     audit                 HeadBucket                     s3:ListBucket
+#                           GetBucket{Versioning,Encryption,PublicAccessBlock,OwnershipControls,
+#                           LifecycleConfiguration,Policy,NotificationConfiguration}
+#                                                          s3:GetBucketVersioning, s3:GetEncryptionConfiguration,
+#                                                          s3:GetBucketPublicAccessBlock, s3:GetBucketOwnershipControls,
+#                                                          s3:GetLifecycleConfiguration, s3:GetBucketPolicy,
+#                                                          s3:GetBucketNotification
+#   offboard (worker)       ListObjectVersions             s3:ListBucketVersions
+#                           DeleteObjects (every version)  s3:DeleteObject, s3:DeleteObjectVersion
+#                           DeleteBucket                   s3:DeleteBucket
+#
+# Bucket tagging: provisioning tags a bucket it creates with its tenant
+# (palisade:tenant-id) and adopts an existing bucket of the account only
+# with that tag; another account's bucket (BucketAlreadyExists) is refused.
 
-# Bucket administration, for the role that provisions a tenant (api).
-data "aws_iam_policy_document" "tenant_admin" {
-  statement {
-    sid = "ProvisionTenantBuckets"
-    actions = [
-      "s3:CreateBucket",
-      "s3:ListBucket",
-      "s3:GetBucketLocation",
-      "s3:GetBucketPolicy",
-      "s3:PutBucketPolicy",
-      "s3:GetBucketVersioning",
-      "s3:PutBucketVersioning",
-      "s3:GetEncryptionConfiguration",
-      "s3:PutEncryptionConfiguration",
-      "s3:GetBucketPublicAccessBlock",
-      "s3:PutBucketPublicAccessBlock",
-      "s3:GetBucketOwnershipControls",
-      "s3:PutBucketOwnershipControls",
-      "s3:GetBucketNotification",
-      "s3:PutBucketNotification",
-      "s3:GetBucketTagging",
-      "s3:PutBucketTagging",
-      "s3:GetBucketCORS",
-      "s3:PutBucketCORS",
-    ]
-    resources = [local.tenant_buckets]
-  }
-}
-
-# Object access, for every role that reads or writes tenant files.
-data "aws_iam_policy_document" "tenant_objects" {
-  statement {
-    sid       = "ListTenantBuckets"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
-    resources = [local.tenant_buckets]
-  }
-
-  statement {
-    sid = "ReadWriteTenantObjects"
-    actions = [
-      "s3:GetObject",
-      "s3:GetObjectVersion",
-      "s3:GetObjectTagging",
-      "s3:GetObjectVersionTagging",
-      "s3:PutObject",
-      "s3:PutObjectTagging",
-      "s3:PutObjectVersionTagging",
-      "s3:DeleteObject",
-      "s3:AbortMultipartUpload",
-    ]
-    resources = [local.tenant_objects]
-  }
-
-  dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
-
-    content {
-      sid       = "UseTheTenantKey"
-      actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-      resources = [statement.value]
+locals {
+  tenant_flows = {
+    files = {
+      bucket  = ["s3:ListBucket"]
+      objects = ["s3:PutObject", "s3:GetObjectAttributes", "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+      # Browsers PUT with the api's presigned URL, so the api's identity
+      # encrypts (GenerateDataKey) and a download decrypts.
+      kms = ["kms:GenerateDataKey", "kms:Decrypt"]
+    }
+    scan = {
+      bucket  = ["s3:ListBucket"]
+      objects = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
+      kms     = ["kms:Decrypt"]
+    }
+    buckets = {
+      bucket = [
+        "s3:CreateBucket",
+        "s3:ListBucket",
+        "s3:PutBucketOwnershipControls",
+        "s3:GetBucketOwnershipControls",
+        "s3:PutBucketVersioning",
+        "s3:GetBucketVersioning",
+        "s3:PutEncryptionConfiguration",
+        "s3:GetEncryptionConfiguration",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:PutLifecycleConfiguration",
+        "s3:GetLifecycleConfiguration",
+        "s3:PutBucketCORS",
+        "s3:PutBucketPolicy",
+        "s3:GetBucketPolicy",
+        "s3:PutBucketNotification",
+        "s3:GetBucketNotification",
+        "s3:PutBucketTagging",
+        "s3:GetBucketTagging",
+      ]
+      objects = []
+      kms     = []
+    }
+    offboard = {
+      bucket  = ["s3:ListBucketVersions", "s3:DeleteBucket"]
+      objects = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+      kms     = []
     }
   }
 }
 
-resource "aws_iam_policy" "tenant_admin" {
-  name        = "${var.name}-tenant-buckets-admin"
-  description = "Create and configure ${var.tenant_bucket_prefix}* buckets"
-  policy      = data.aws_iam_policy_document.tenant_admin.json
+data "aws_iam_policy_document" "tenant" {
+  for_each = local.tenant_flows
 
-  tags = var.tags
+  statement {
+    sid       = "TenantBuckets"
+    actions   = each.value.bucket
+    resources = [local.tenant_buckets]
+  }
+
+  dynamic "statement" {
+    for_each = length(each.value.objects) > 0 ? [1] : []
+
+    content {
+      sid       = "TenantObjects"
+      actions   = each.value.objects
+      resources = [local.tenant_objects]
+    }
+  }
+
+  dynamic "statement" {
+    # Decided on known values only (the key ARN is known after apply).
+    for_each = length(each.value.kms) > 0 ? [1] : []
+
+    content {
+      sid       = "UseTheTenantKey"
+      actions   = each.value.kms
+      resources = [var.kms_key_arn]
+    }
+  }
 }
 
-resource "aws_iam_policy" "tenant_objects" {
-  name        = "${var.name}-tenant-buckets-objects"
-  description = "Read, write and tag objects in ${var.tenant_bucket_prefix}* buckets"
-  policy      = data.aws_iam_policy_document.tenant_objects.json
+resource "aws_iam_policy" "tenant" {
+  for_each = local.tenant_flows
+
+  name        = "${var.name}-tenant-buckets-${each.key}"
+  description = "Tenant buckets ${var.tenant_bucket_prefix}*: the ${each.key} flow of the application"
+  policy      = data.aws_iam_policy_document.tenant[each.key].json
 
   tags = var.tags
 }

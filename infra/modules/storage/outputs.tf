@@ -13,12 +13,7 @@ output "tenant_bucket_arn_pattern" {
   value       = local.tenant_buckets
 }
 
-output "tenant_admin_policy_arn" {
-  description = "IAM policy that creates and configures tenant buckets (attached to the api task role)."
-  value       = aws_iam_policy.tenant_admin.arn
-}
-
-output "tenant_objects_policy_arn" {
-  description = "IAM policy that reads, writes and tags tenant objects (api and worker task roles)."
-  value       = aws_iam_policy.tenant_objects.arn
+output "tenant_policy_arns" {
+  description = "IAM policy of each tenant-bucket flow: files (upload, download, delete a file), scan (read and tag uploads), buckets (provision and audit a bucket), offboard (delete every version and the bucket)."
+  value       = { for k, v in aws_iam_policy.tenant : k => v.arn }
 }

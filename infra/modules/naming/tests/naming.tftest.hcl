@@ -95,3 +95,27 @@ run "rejects_domain_with_scheme" {
 
   expect_failures = [var.domain]
 }
+
+run "rejects_project_too_long_for_alb_names" {
+  command = plan
+
+  variables {
+    project = "palisade-saas"
+  }
+
+  expect_failures = [var.project]
+}
+
+run "accepts_the_longest_project_that_fits" {
+  command = plan
+
+  variables {
+    project     = "palisade-hq1"
+    environment = "production"
+  }
+
+  assert {
+    condition     = length("${output.prefix}-internal") <= 32
+    error_message = "the internal ALB name must fit in 32 characters"
+  }
+}
