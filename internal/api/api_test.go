@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -151,30 +152,59 @@ func TestTenantIsolation(t *testing.T) {
 	})
 }
 
+// TestSessionTimeouts drives the clock, not the wall: the timeouts are
+// enforced on the store's clock whatever the session store's TTLs do (the
+// embedded miniredis never counts them down, a SQL row outlives its expiry
+// until swept), in both realms.
 func TestSessionTimeouts(t *testing.T) {
-	// Real seconds, with wide margins: the machine is shared and a request
-	// can take a few hundred milliseconds under load.
 	s := newStack(t, "sqlite", map[string]string{
-		"PALISADE_SESSION_IDLE_TIMEOUT":     "2s",
-		"PALISADE_SESSION_ABSOLUTE_TIMEOUT": "5s",
+		"PALISADE_SESSION_IDLE_TIMEOUT":     "30m",
+		"PALISADE_SESSION_ABSOLUTE_TIMEOUT": "12h",
 	})
+	clock := withClock(s)
 	t.Run("idle", func(t *testing.T) {
 		b, _ := s.signUp("idle", "i@idle.test")
 		want(t, b.do("GET", "/api/me", nil), http.StatusOK)
-		time.Sleep(2500 * time.Millisecond)
+		clock.advance(29 * time.Minute)
+		want(t, b.do("GET", "/api/me", nil), http.StatusOK) // activity resets the idle timer
+		clock.advance(29 * time.Minute)
+		want(t, b.do("GET", "/api/me", nil), http.StatusOK)
+		clock.advance(31 * time.Minute)
 		want(t, b.do("GET", "/api/me", nil), http.StatusUnauthorized)
+		// Ended, not only refused: the security page of a new login does
+		// not list it.
+		want(t, b.do("POST", "/api/auth/login", map[string]string{"email": "i@idle.test", "password": testPassword}), http.StatusOK)
+		var list struct {
+			Sessions []json.RawMessage `json:"sessions"`
+		}
+		r := b.do("GET", "/api/sessions", nil)
+		want(t, r, http.StatusOK)
+		r.json(t, &list)
+		if len(list.Sessions) != 1 {
+			t.Fatalf("%d sessions listed after the idle one expired, want the new one only: %s", len(list.Sessions), r.body)
+		}
 	})
 	t.Run("absolute", func(t *testing.T) {
 		b, _ := s.signUp("absolute", "a@absolute.test")
-		start := time.Now()
-		// Activity every 500 ms keeps the idle timer fresh...
-		for time.Since(start) < 3500*time.Millisecond {
+		// Activity every 20 minutes keeps the idle timer fresh...
+		for range 12 * 3 {
 			want(t, b.do("GET", "/api/me", nil), http.StatusOK)
-			time.Sleep(500 * time.Millisecond)
+			clock.advance(20 * time.Minute)
 		}
 		// ...but not past the absolute lifetime.
-		time.Sleep(time.Until(start.Add(5500 * time.Millisecond)))
+		clock.advance(time.Minute)
 		want(t, b.do("GET", "/api/me", nil), http.StatusUnauthorized)
+	})
+	t.Run("hq idle", func(t *testing.T) {
+		s.createOperator("idle-op@palisade.test")
+		b := s.browser("admin.localhost:3000")
+		want(t, b.do("POST", "/api/hq/auth/login", map[string]string{"email": "idle-op@palisade.test", "password": testPassword}), http.StatusOK)
+		// Logged in, second factor still to enrol: anything but 401.
+		if r := b.do("GET", "/api/hq/me", nil); r.status == http.StatusUnauthorized {
+			t.Fatalf("fresh HQ session refused: %d %s", r.status, r.body)
+		}
+		clock.advance(31 * time.Minute)
+		want(t, b.do("GET", "/api/hq/me", nil), http.StatusUnauthorized)
 	})
 }
 
@@ -306,6 +336,10 @@ func TestPasswordReset(t *testing.T) {
 	want(t, anon.do("POST", "/api/auth/password-reset/confirm", map[string]string{"token": token, "password": "another new passphrase"}), http.StatusUnprocessableEntity)
 	want(t, anon.do("POST", "/api/auth/login", map[string]string{"email": "owner@acme.test", "password": testPassword}), http.StatusUnauthorized)
 	want(t, anon.do("POST", "/api/auth/login", map[string]string{"email": "owner@acme.test", "password": "a brand new passphrase"}), http.StatusOK)
+	// The sessions page lists only the new login: the reset ended the rest.
+	if l := s.sessionsOf(t, anon); len(l) != 1 || !l[0].Current {
+		t.Fatalf("sessions after the reset: %+v", l)
+	}
 	want(t, before.do("GET", "/api/me", nil), http.StatusUnauthorized)
 }
 

@@ -113,7 +113,7 @@ func (s *Server) handoff(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startSession(r, m.UserID); err != nil {
+	if err := s.startTenantSession(r, m.UserID, false); err != nil {
 		return err
 	}
 	rc.member = &m
@@ -123,22 +123,6 @@ func (s *Server) handoff(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.writeMe(w, r, m)
-}
-
-// startSession rotates the session token (no fixation) and binds it to the
-// user and the host's tenant.
-func (s *Server) startSession(r *http.Request, userID int64) error {
-	sm := s.TenantSessions
-	if err := sm.RenewToken(r.Context()); err != nil {
-		return err
-	}
-	sm.Put(r.Context(), session.KeyUserID, userID)
-	sm.Put(r.Context(), session.KeyTenantID, reqCtx(r).tenant.ID)
-	sm.Put(r.Context(), session.KeyCreatedAt, time.Now().Unix())
-	// Cutoffs are in milliseconds: a login right after a password change
-	// (in the same second) must not be voided by it.
-	sm.Put(r.Context(), keyValidFromMs, s.Store.Now().UnixMilli())
-	return nil
 }
 
 type loginRequest struct {
@@ -158,7 +142,7 @@ var errBadCredentials = &core.Error{Kind: core.KindUnauthenticated, Message: "th
 func throttled(wait time.Duration) error {
 	secs := int(math.Ceil(wait.Seconds()))
 	return &core.Error{Kind: core.KindThrottled, RetryAfterSeconds: secs,
-		Message: fmt.Sprintf("too many failed attempts; try again in %s", (time.Duration(secs) * time.Second).String())}
+		Message: "too many failed attempts; try again in " + core.HumanDuration(time.Duration(secs)*time.Second)}
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
@@ -174,18 +158,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return core.Invalid("password", "is required")
 	}
 	rc := reqCtx(r)
-	realm := "tenant:" + strconv.FormatInt(rc.tenant.ID, 10)
-	ip := s.clientIP(r)
-	if wait, err := s.Throttle.Check(r.Context(), realm, email, ip); err != nil {
+	a := s.passwordAttempt(r, email, "auth.login")
+	if err := s.allowAttempt(r, a); err != nil {
 		return err
-	} else if wait > 0 {
-		s.auditDenied(r, "auth.login.throttled", email)
-		return throttled(wait)
 	}
 	m, err := s.checkTenantPassword(r.Context(), rc.tenant.ID, email, req.Password)
 	if err != nil {
 		if errors.Is(err, errBadCredentials) {
-			if ferr := s.Throttle.Fail(r.Context(), realm, email, ip); ferr != nil {
+			if ferr := s.failedAttempt(r, a); ferr != nil {
 				return ferr
 			}
 			ev := s.event(r, "auth.login")
@@ -196,10 +176,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	if err := s.Throttle.Succeed(r.Context(), realm, email); err != nil {
+	if err := s.succeededAttempt(r, a); err != nil {
 		return err
 	}
-	if err := s.startSession(r, m.UserID); err != nil {
+	if err := s.startTenantSession(r, m.UserID, false); err != nil {
 		return err
 	}
 	rc.member = &m
@@ -253,7 +233,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if err := sm.Destroy(r.Context()); err != nil {
+	if err := s.endTenantSession(r); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -294,7 +274,7 @@ func (s *Server) requestPasswordReset(w http.ResponseWriter, r *http.Request) er
 			}
 			link := s.Hosts.TenantURL(rc.tenant.Slug) + "/password/reset?token=" + token
 			body := fmt.Sprintf("Hello %s,\n\nSomeone asked to reset your password for %s on Palisade.\nTo choose a new one, open this link within %s:\n\n%s\n\nIf it was not you, ignore this message; your password stays as it is.\n",
-				u.Name, rc.tenant.Name, s.PasswordResetTTL, link)
+				u.Name, rc.tenant.Name, core.HumanDuration(s.PasswordResetTTL), link)
 			if err := s.Mailer.Send(r.Context(), core.Mail{To: u.Email, Subject: "Reset your Palisade password", Body: body}); err != nil {
 				return fmt.Errorf("send reset mail: %w", err)
 			}
@@ -331,9 +311,12 @@ func (s *Server) confirmPasswordReset(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if _, err := s.Store.Tenant(reqCtx(r).tenant.ID).ResetPassword(r.Context(), auth.HashToken(req.Token), hash, s.event(r, "auth.password_reset.completed")); err != nil {
+	uid, err := s.Store.Tenant(reqCtx(r).tenant.ID).ResetPassword(r.Context(), auth.HashToken(req.Token), hash, s.event(r, "auth.password_reset.completed"))
+	if err != nil {
 		return err
 	}
+	// The reset ended every session; their sockets end with them.
+	s.endRealtimeUser(r, uid)
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"message": "your password was changed; log in with it now"})
 	return nil
 }

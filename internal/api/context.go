@@ -88,6 +88,12 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 		if uid == 0 {
 			return &core.Error{Kind: core.KindUnauthenticated, Message: "log in to continue"}
 		}
+		if sm.GetString(r.Context(), session.KeyRealm) != string(session.RealmTenant) {
+			// Cannot happen while realms have their own key spaces; a
+			// session that does not say it is a tenant session is void.
+			_ = s.endTenantSession(r)
+			return &core.Error{Kind: core.KindUnauthenticated, Message: "log in to continue"}
+		}
 		if tid := sm.GetInt64(r.Context(), session.KeyTenantID); tid != rc.tenant.ID {
 			s.auditDenied(r, "session.cross_tenant", "session of another organisation presented")
 			return &core.Error{Kind: core.KindForbidden, Message: "this session belongs to another organisation; log in here"}
@@ -95,7 +101,7 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 		m, err := s.Store.Tenant(rc.tenant.ID).Member(r.Context(), uid)
 		if core.IsNotFound(err) {
 			// Removed since login: the session is void.
-			_ = sm.Destroy(r.Context())
+			_ = s.endTenantSession(r)
 			return &core.Error{Kind: core.KindUnauthenticated, Message: "your access to this organisation has ended; log in again"}
 		}
 		if err != nil {
@@ -149,6 +155,11 @@ func (s *Server) requireOperator(next http.Handler) http.Handler {
 		if oid == 0 {
 			return &core.Error{Kind: core.KindUnauthenticated, Message: "log in to HQ to continue"}
 		}
+		if s.OperatorSessions.GetString(r.Context(), session.KeyRealm) != string(session.RealmOperator) {
+			// See requireUser: belt and braces to the realm's key space.
+			_ = s.OperatorSessions.Destroy(r.Context())
+			return &core.Error{Kind: core.KindUnauthenticated, Message: "log in to HQ to continue"}
+		}
 		o, err := s.Store.OperatorByID(r.Context(), oid)
 		if core.IsNotFound(err) || err == nil && o.Status != store.OperatorActive {
 			_ = s.OperatorSessions.Destroy(r.Context())
@@ -158,6 +169,9 @@ func (s *Server) requireOperator(next http.Handler) http.Handler {
 			return err
 		}
 		reqCtx(r).operator = &o
+		if err := s.checkOperatorSession(r, oid); err != nil {
+			return err
+		}
 		// Operators must always have a second factor: one without is sent
 		// to enrolment, not locked out.
 		if err := s.mfaGate(r, s.OperatorSessions, store.OperatorSubject(oid), true); err != nil {

@@ -100,6 +100,8 @@ type browser struct {
 	host    string
 	xff     string
 	cookies map[string]string
+	// header holds extra request headers (a CDN's CF-Connecting-IP).
+	header map[string]string
 	// auth, when set, is sent as the Authorization header.
 	auth string
 }
@@ -155,6 +157,9 @@ func (b *browser) do(method, path string, body any) resp {
 	req.Header.Set("X-Forwarded-Host", b.host)
 	if b.xff != "" {
 		req.Header.Set("X-Forwarded-For", b.xff)
+	}
+	for k, v := range b.header {
+		req.Header.Set(k, v)
 	}
 	if b.auth != "" {
 		req.Header.Set("Authorization", b.auth)

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/session"
@@ -60,12 +62,9 @@ func (s *Server) hqLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Throttle.Succeed(r.Context(), "hq", email); err != nil {
 		return err
 	}
-	sm := s.OperatorSessions
-	if err := sm.RenewToken(r.Context()); err != nil {
+	if err := s.startOperatorSession(r, o.ID); err != nil {
 		return err
 	}
-	sm.Put(r.Context(), session.KeyOperatorID, o.ID)
-	sm.Put(r.Context(), session.KeyCreatedAt, time.Now().Unix())
 	reqCtx(r).operator = &o
 	if err := s.Store.Audit(r.Context(), s.event(r, "hq.login")); err != nil {
 		return err
@@ -79,6 +78,11 @@ func (s *Server) hqLogout(w http.ResponseWriter, r *http.Request) error {
 		ev := s.event(r, "hq.logout")
 		ev.ActorType, ev.ActorID = "operator", &oid
 		if err := s.Store.Audit(r.Context(), ev); err != nil {
+			return err
+		}
+	}
+	if tok := s.OperatorSessions.Token(r.Context()); tok != "" {
+		if err := s.Store.ForgetOperatorSession(r.Context(), auth.HashToken(tok)); err != nil {
 			return err
 		}
 	}
@@ -109,6 +113,9 @@ const hqPageSize = 25
 type createTenantRequest struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
+	// OwnerEmail, when set, is invited as the tenant's owner: a tenant HQ
+	// creates has no member who could invite anyone.
+	OwnerEmail string `json:"owner_email"`
 }
 
 func (s *Server) hqCreateTenant(w http.ResponseWriter, r *http.Request) error {
@@ -124,13 +131,75 @@ func (s *Server) hqCreateTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var owner string
+	if strings.TrimSpace(req.OwnerEmail) != "" {
+		if owner, err = core.NormalizeEmail(req.OwnerEmail); err != nil {
+			return &core.Error{Kind: core.KindInvalid, Field: "owner_email", Message: "the owner's e-mail address is not valid"}
+		}
+	}
 	t, err := s.Store.CreateTenant(r.Context(), slug, name, s.event(r, "hq.tenant.created"))
 	if err != nil {
 		return err
 	}
 	s.provisionBucket(r, t.ID)
-	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"tenant": t})
+	out := map[string]any{"tenant": t}
+	if owner != "" {
+		inv, err := s.inviteOwner(r, t, owner)
+		if err != nil {
+			return fmt.Errorf("tenant %s created, owner invitation failed (send it again from the tenant page): %w", t.Slug, err)
+		}
+		out["invitation"] = inv
+	}
+	httpx.WriteJSON(w, http.StatusCreated, out)
 	return nil
+}
+
+type ownerInvitationRequest struct {
+	Email string `json:"email"`
+}
+
+// hqInviteOwner (re)invites an owner to a tenant: the way into a tenant HQ
+// created, or one whose owners have all left. A new invitation replaces a
+// pending one to the same address.
+func (s *Server) hqInviteOwner(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req ownerInvitationRequest
+	if err := httpx.DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	email, err := core.NormalizeEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	t, err := s.Store.TenantByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	inv, err := s.inviteOwner(r, t, email)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"invitation": inv})
+	return nil
+}
+
+// inviteOwner stores an owner invitation to t and mails its link.
+func (s *Server) inviteOwner(r *http.Request, t core.Tenant, email string) (core.Invitation, error) {
+	token, hash := auth.NewToken()
+	inv, err := s.Store.Tenant(t.ID).CreateOwnerInvitation(r.Context(), email, hash, s.Store.Now().Add(s.InvitationTTL), s.event(r, "hq.tenant.owner_invited"))
+	if err != nil {
+		return core.Invitation{}, err
+	}
+	link := s.Hosts.TenantURL(t.Slug) + "/invitations/" + token
+	body := fmt.Sprintf("Hello,\n\nPalisade has set up %s for you, with you as its owner.\nAccept within %s by opening:\n\n%s\n\nIf you did not expect this, ignore this mail.\n",
+		t.Name, core.HumanDuration(s.InvitationTTL), link)
+	if err := s.Mailer.Send(r.Context(), core.Mail{To: email, Subject: "Your organisation " + t.Name + " on Palisade", Body: body}); err != nil {
+		return core.Invitation{}, fmt.Errorf("send owner invitation: %w", err)
+	}
+	return inv, nil
 }
 
 func (s *Server) hqGetTenant(w http.ResponseWriter, r *http.Request) error {
@@ -176,6 +245,7 @@ func (s *Server) hqSuspendTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.endRealtimeTenant(r, id)
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"tenant": t})
 	return nil
 }
@@ -206,8 +276,7 @@ func (s *Server) hqAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeEvents(w, evs, limit)
-	return nil
+	return s.writeEvents(w, r, evs, limit)
 }
 
 // hqOutbox shows dev mail; it does not exist where real mail is sent.

@@ -189,16 +189,17 @@ func TestHQOperatorsAndHealth(t *testing.T) {
 		op := s.operator("ops@palisade.test")
 		r := op.do("POST", "/api/hq/operators", map[string]string{"email": "new@palisade.test", "name": "New"})
 		want(t, r, http.StatusCreated)
+		want(t, op.do("POST", "/api/hq/operators", map[string]string{"email": "not-an-email", "name": "New"}), http.StatusUnprocessableEntity)
+		newcomer := s.browser("admin.localhost:3000")
+		r = newcomer.do("POST", "/api/hq/invitations/accept", map[string]string{"token": linkToken(t, s.lastMail("new@palisade.test").Body, "/invitations/"), "password": "the newcomer's own passphrase"})
+		want(t, r, http.StatusOK)
 		var inv struct {
 			Operator core.Operator `json:"operator"`
-			Password string        `json:"one_time_password"`
 		}
 		r.json(t, &inv)
 		want(t, op.do("POST", "/api/hq/operators", map[string]string{"email": "new@palisade.test", "name": "New"}), http.StatusConflict)
-		want(t, op.do("POST", "/api/hq/operators", map[string]string{"email": "not-an-email", "name": "New"}), http.StatusUnprocessableEntity)
-
-		newcomer := s.browser("admin.localhost:3000")
-		want(t, newcomer.do("POST", "/api/hq/auth/login", map[string]string{"email": "new@palisade.test", "password": inv.Password}), http.StatusOK)
+		// Only half logged in until a second factor is enrolled.
+		want(t, newcomer.do("GET", "/api/hq/me", nil), http.StatusForbidden)
 
 		var me struct {
 			Operator core.Operator `json:"operator"`
@@ -207,7 +208,7 @@ func TestHQOperatorsAndHealth(t *testing.T) {
 		want(t, op.do("POST", fmt.Sprintf("/api/hq/operators/%d/disable", me.Operator.ID), nil), http.StatusUnprocessableEntity)
 		want(t, op.do("POST", fmt.Sprintf("/api/hq/operators/%d/disable", inv.Operator.ID), nil), http.StatusOK)
 		// A disabled operator's session stops working at once.
-		want(t, newcomer.do("GET", "/api/hq/me", nil), http.StatusUnauthorized)
+		want(t, newcomer.do("GET", "/api/hq/mfa", nil), http.StatusUnauthorized)
 		want(t, op.do("POST", fmt.Sprintf("/api/hq/operators/%d/enable", inv.Operator.ID), nil), http.StatusOK)
 
 		all, _ := s.st.AllAuditEvents(t.Context(), 0, 50)
@@ -217,7 +218,7 @@ func TestHQOperatorsAndHealth(t *testing.T) {
 				seen[ev.Action] = true
 			}
 		}
-		for _, a := range []string{"hq.operator.invited", "hq.operator.disabled", "hq.operator.enabled"} {
+		for _, a := range []string{"hq.operator.invited", "hq.operator.invitation_accepted", "hq.operator.disabled", "hq.operator.enabled"} {
 			if !seen[a] {
 				t.Fatalf("%s missing from the platform chain: %v", a, seen)
 			}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -19,7 +20,11 @@ func (s *Server) hqListOperators(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"operators": os})
+	invs, err := s.Store.PendingOperatorInvitations(r.Context())
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"operators": os, "invitations": invs})
 	return nil
 }
 
@@ -28,10 +33,10 @@ type inviteOperatorRequest struct {
 	Name  string `json:"name"`
 }
 
-// hqInviteOperator creates an operator with a one-time password, returned
-// once to the inviting operator to hand over out of band. The newcomer
-// must enrol a second factor at first login before HQ opens, so the
-// password alone never grants access for long.
+// hqInviteOperator mails a single-use link to the newcomer, who opens it
+// on admin.<domain> and chooses their own password there (then enrols a
+// second factor): the inviting operator never learns it. The invitation
+// machinery is the tenant one's (token, hash, TTL, mailer).
 func (s *Server) hqInviteOperator(w http.ResponseWriter, r *http.Request) error {
 	var req inviteOperatorRequest
 	if err := httpx.DecodeJSON(w, r, &req); err != nil {
@@ -45,18 +50,77 @@ func (s *Server) hqInviteOperator(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	password, _ := auth.NewToken()
-	hash, err := s.Hasher.Hash(password)
-	if err != nil {
-		return err
-	}
+	inviter := reqCtx(r).operator
+	token, hash := auth.NewToken()
 	ev := s.event(r, "hq.operator.invited")
 	ev.Detail = email
-	o, err := s.Store.CreateOperator(r.Context(), email, name, hash, ev)
+	inv, err := s.Store.CreateOperatorInvitation(r.Context(), email, name, inviter.ID, hash, s.Store.Now().Add(s.InvitationTTL), ev)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"operator": o, "one_time_password": password})
+	link := s.Hosts.AdminURL() + "/invitations/" + token
+	body := fmt.Sprintf("Hello %s,\n\n%s invited you to become a Palisade HQ operator.\nWithin %s, open this link, choose your password and set up two-step verification:\n\n%s\n\nThe link works once. If you did not expect this, ignore this mail.\n",
+		name, inviter.Name, core.HumanDuration(s.InvitationTTL), link)
+	if err := s.Mailer.Send(r.Context(), core.Mail{To: email, Subject: "You are invited to Palisade HQ", Body: body}); err != nil {
+		return fmt.Errorf("send operator invitation: %w", err)
+	}
+	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"invitation": inv})
+	return nil
+}
+
+// hqLookupInvitation tells the accept page whom an invitation is for, or
+// why it cannot be used (unknown 404, used 409, expired 422).
+func (s *Server) hqLookupInvitation(w http.ResponseWriter, r *http.Request) error {
+	hash, err := invitationToken(r.URL.Query().Get("token"))
+	if err != nil {
+		return err
+	}
+	inv, err := s.Store.OperatorInvitationByToken(r.Context(), hash)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"email": inv.Email, "name": inv.Name, "expires_at": inv.ExpiresAt})
+	return nil
+}
+
+type acceptOperatorInvitationRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+// hqAcceptInvitation creates the operator with the password they chose
+// and logs them in: a login path, so the request's HQ session, whoever it
+// was, is thrown away and a fresh one holds only this operator, still
+// without a second factor (HQ sends them to enrolment).
+func (s *Server) hqAcceptInvitation(w http.ResponseWriter, r *http.Request) error {
+	var req acceptOperatorInvitationRequest
+	if err := httpx.DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	hash, err := invitationToken(req.Token)
+	if err != nil {
+		return err
+	}
+	inv, err := s.Store.OperatorInvitationByToken(r.Context(), hash)
+	if err != nil {
+		return err
+	}
+	if err := core.ValidatePassword(req.Password); err != nil {
+		return err
+	}
+	ph, err := s.Hasher.Hash(req.Password)
+	if err != nil {
+		return err
+	}
+	o, err := s.Store.AcceptOperatorInvitation(r.Context(), inv, ph, s.event(r, "hq.operator.invitation_accepted"))
+	if err != nil {
+		return err
+	}
+	if err := s.startOperatorSession(r, o.ID); err != nil {
+		return err
+	}
+	reqCtx(r).operator = &o
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"operator": o})
 	return nil
 }
 
@@ -94,6 +158,9 @@ type ScannerStatus struct {
 	PendingOverdue   int64     `json:"pending_overdue"`
 	Infected24h      int64     `json:"infected_24h"`
 	Error            string    `json:"error,omitempty"`
+	// NotConfigured: no PALISADE_CLAMD_ADDR, a state (dev, the Lambda
+	// scans) rather than a failure.
+	NotConfigured bool `json:"not_configured,omitempty"`
 }
 
 // ScannerProbe reports the scanner's state (clamd reachable, signature

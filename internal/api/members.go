@@ -49,6 +49,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err := s.tenantStore(r).RemoveMember(r.Context(), id, s.event(r, "member.removed")); err != nil {
 		return err
 	}
+	s.endRealtimeUser(r, id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -85,7 +86,7 @@ func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 	}
 	link := s.Hosts.TenantURL(rc.tenant.Slug) + "/invitations/" + token
 	body := fmt.Sprintf("Hello,\n\n%s invited you to join %s on Palisade as %s.\nAccept within %s by opening:\n\n%s\n",
-		inviter.Name, rc.tenant.Name, inv.Role, s.InvitationTTL, link)
+		inviter.Name, rc.tenant.Name, inv.Role, core.HumanDuration(s.InvitationTTL), link)
 	if err := s.Mailer.Send(r.Context(), core.Mail{To: email, Subject: "You are invited to " + rc.tenant.Name + " on Palisade", Body: body}); err != nil {
 		return fmt.Errorf("send invitation: %w", err)
 	}
@@ -186,7 +187,10 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 	u, err := s.Store.UserByEmail(r.Context(), inv.Email)
 	switch {
 	case err == nil:
-		ok, verr := s.Hasher.Verify(req.Password, u.PasswordHash)
+		if len(req.Password) > core.MaxPasswordLen {
+			return core.Invalid("password", "is too long")
+		}
+		ok, verr := s.checkOwnPassword(r, u, req.Password, "invitation.accept")
 		if verr != nil {
 			return verr
 		}
@@ -218,7 +222,7 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := s.startSession(r, user.ID); err != nil {
+	if err := s.startTenantSession(r, user.ID, false); err != nil {
 		return err
 	}
 	reqCtx(r).member = &m
@@ -238,14 +242,20 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeEvents(w, evs, limit)
-	return nil
+	return s.writeEvents(w, r, evs, limit)
 }
 
-func writeEvents(w http.ResponseWriter, evs []core.AuditEvent, limit int) {
+// writeEvents answers a page of events with their actors' and tenants'
+// names, so that no page shows "user #1" or a tenant's number.
+func (s *Server) writeEvents(w http.ResponseWriter, r *http.Request, evs []core.AuditEvent, limit int) error {
 	var next int64
 	if len(evs) == limit {
 		next = evs[len(evs)-1].ID
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"events": evs, "next_before": next})
+	rows, err := s.Store.AuditNames(r.Context(), evs)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"events": rows, "next_before": next})
+	return nil
 }

@@ -63,10 +63,29 @@ func (s *Server) mfaGate(r *http.Request, sm *scs.SessionManager, subj store.Sub
 
 // verifySecondFactor checks a TOTP code or, failing that, a recovery code
 // of subj. A TOTP code's time step is accepted once; a recovery code once.
+// Wrong codes count on subj's throttle, wherever they are typed (login,
+// re-auth, password change; either realm).
 func (s *Server) verifySecondFactor(r *http.Request, subj store.Subject, code string) (method string, err error) {
 	if code == "" || len(code) > maxCodeInputLength {
 		return "", core.Invalid("code", "enter the 6-digit code from your authenticator app or a recovery code")
 	}
+	a := secondFactorAttempt(subj)
+	if err := s.allowAttempt(r, a); err != nil {
+		return "", err
+	}
+	method, err = s.matchSecondFactor(r, subj, code)
+	switch {
+	case err == nil:
+		return method, s.succeededAttempt(r, a)
+	case wrongSecret(err):
+		if ferr := s.failedAttempt(r, a); ferr != nil {
+			return "", ferr
+		}
+	}
+	return "", err
+}
+
+func (s *Server) matchSecondFactor(r *http.Request, subj store.Subject, code string) (method string, err error) {
 	t, err := s.Store.TOTPOf(r.Context(), subj)
 	if err != nil && !core.IsNotFound(err) {
 		return "", err
@@ -138,7 +157,7 @@ func (s *Server) finishSecondFactor(w http.ResponseWriter, r *http.Request, sm *
 		return err
 	}
 	// A new token at each privilege change, as at login.
-	if err := sm.RenewToken(r.Context()); err != nil {
+	if err := s.renewSessionToken(r, sm); err != nil {
 		return err
 	}
 	now := s.Store.Now().Unix()
@@ -179,7 +198,8 @@ func (s *Server) mfaStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 // startTOTP begins authenticator-app enrolment: a new secret, its otpauth
-// URL and a QR code. Changing MFA needs step-up.
+// URL and a QR code; while an enrolment is pending it answers with that
+// one's secret again. Changing MFA needs step-up.
 func (s *Server) startTOTP(w http.ResponseWriter, r *http.Request) error {
 	if err := s.requireRecentAuth(r); err != nil {
 		return err
@@ -196,8 +216,22 @@ func (s *Server) beginTOTP(w http.ResponseWriter, r *http.Request, subj store.Su
 	if err != nil {
 		return err
 	}
-	if err := s.Store.StartTOTP(r.Context(), subj, en.Secret); err != nil {
+	secret, err := s.Store.StartTOTP(r.Context(), subj, en.Secret)
+	if err != nil {
 		return err
+	}
+	return writeTOTPEnrolment(w, account, en, secret)
+}
+
+// writeTOTPEnrolment answers a started enrolment (or replacement) with the
+// secret the store kept: the one just made, or, when one was already
+// pending, that one again, so the code in the user's app keeps working.
+func writeTOTPEnrolment(w http.ResponseWriter, account string, en auth.TOTPEnrolment, stored string) error {
+	if stored != en.Secret {
+		var err error
+		if en, err = auth.TOTPEnrolmentFor(totpIssuer, account, stored); err != nil {
+			return err
+		}
 	}
 	httpx.WriteJSON(w, http.StatusCreated, map[string]string{
 		"secret": en.Secret, "otpauth_url": en.URL,
@@ -237,7 +271,7 @@ func (s *Server) completeTOTP(w http.ResponseWriter, r *http.Request, sm *scs.Se
 	if err := s.Store.ConfirmTOTP(r.Context(), subj, hashes, s.event(r, action)); err != nil {
 		return err
 	}
-	if err := sm.RenewToken(r.Context()); err != nil {
+	if err := s.renewSessionToken(r, sm); err != nil {
 		return err
 	}
 	now := s.Store.Now().Unix()
@@ -246,8 +280,9 @@ func (s *Server) completeTOTP(w http.ResponseWriter, r *http.Request, sm *scs.Se
 	return s.writeMFAStatus(w, r, subj, http.StatusOK, map[string]any{"recovery_codes": codes})
 }
 
-// removeTOTP switches the authenticator app off (step-up), unless it is the
-// only factor of someone who must have one.
+// removeTOTP switches the authenticator app off, or cancels a pending
+// enrolment (step-up), unless it is the only factor of someone who must
+// have one.
 func (s *Server) removeTOTP(w http.ResponseWriter, r *http.Request) error {
 	if err := s.requireRecentAuth(r); err != nil {
 		return err
@@ -261,10 +296,16 @@ func (s *Server) removeTOTP(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if required && st.Passkeys == 0 {
-		return core.Errorf(core.KindConflict, "your organisation requires a second factor; add a passkey before removing the authenticator app")
+	// A pending (unconfirmed) enrolment can always be cancelled: it is no
+	// factor yet.
+	action := "mfa.totp.cancelled"
+	if st.TOTP {
+		action = "mfa.totp.disabled"
+		if required && st.Passkeys == 0 {
+			return core.Errorf(core.KindConflict, "your organisation requires a second factor; add a passkey before removing the authenticator app")
+		}
 	}
-	if err := s.Store.RemoveTOTP(r.Context(), subj, s.event(r, "mfa.totp.disabled")); err != nil {
+	if err := s.Store.RemoveTOTP(r.Context(), subj, s.event(r, action)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -348,7 +389,9 @@ func (s *Server) hqMFAStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 // hqStartTOTP: an operator without a second factor may start enrolment
-// (the gate allows nothing else); one who has it must remove it first.
+// (the gate allows nothing else); one who has it replaces it from the security page
+// (hqStartTOTPReplacement), which keeps the current app until the new one
+// is confirmed.
 func (s *Server) hqStartTOTP(w http.ResponseWriter, r *http.Request) error {
 	return s.beginTOTP(w, r, s.operatorSubject(r), reqCtx(r).operator.Email)
 }

@@ -35,7 +35,8 @@ func (s *stack) login(host, email string) *browser {
 // code works exactly once.
 func TestTOTPSecondFactor(t *testing.T) {
 	testenv.ForEachDriver(t, func(t *testing.T, driver string) {
-		s := newStack(t, driver, nil)
+		// The clock jumps an hour ahead (step-up window); sessions outlast it.
+		s := newStack(t, driver, map[string]string{"PALISADE_SESSION_IDLE_TIMEOUT": "2h"})
 		clk := withClock(s)
 		owner, _ := s.signUp("acme", "ada@acme.test")
 		secret, recovery := s.enrolTOTP(owner, "/api/mfa/totp")

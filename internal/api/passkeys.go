@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/palisade-hq/palisade/internal/core"
@@ -107,6 +109,23 @@ func (s *Server) loadPasskeyUser(r *http.Request, userID int64) (*passkeyUser, e
 		pu.creds = append(pu.creds, c)
 	}
 	return pu, nil
+}
+
+// ownsCredential reports whether credential id is one of user uid's passkeys.
+func (s *Server) ownsCredential(r *http.Request, uid int64, id []byte) (bool, error) {
+	pu, err := s.loadPasskeyUser(r, uid)
+	if errors.Is(err, core.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, c := range pu.creds {
+		if bytes.Equal(c.ID, id) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (s *Server) putCeremony(r *http.Request, key string, sd *webauthn.SessionData) error {
@@ -210,7 +229,11 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	// The new passkey was just used: the session has proved it.
+	// The new passkey was just used: the session has proved it, which is
+	// a privilege change (an enrolling session becomes a full one).
+	if err := s.renewSessionToken(r, s.TenantSessions); err != nil {
+		return err
+	}
 	s.TenantSessions.Put(r.Context(), keyMFAAt, s.Store.Now().Unix())
 	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"passkey": p})
 	return nil
@@ -250,6 +273,10 @@ func (s *Server) mfaPasskeyFinish(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	uid := reqCtx(r).member.UserID
+	a := passkeyAttempt(store.UserSubject(uid).String(), "auth.mfa")
+	if err := s.allowAttempt(r, a); err != nil {
+		return err
+	}
 	pu, err := s.loadPasskeyUser(r, uid)
 	if err != nil {
 		return err
@@ -257,9 +284,15 @@ func (s *Server) mfaPasskeyFinish(w http.ResponseWriter, r *http.Request) error 
 	r.Body = http.MaxBytesReader(w, r.Body, maxWebAuthnBody)
 	cred, err := rp.FinishLogin(pu, sd, r)
 	if err != nil {
+		if ferr := s.failedAttempt(r, a); ferr != nil {
+			return ferr
+		}
 		return s.webauthnFailed(r, "auth.mfa", err)
 	}
 	if err := s.passkeyUsed(r, uid, cred); err != nil {
+		return err
+	}
+	if err := s.succeededAttempt(r, a); err != nil {
 		return err
 	}
 	return s.markMFA(w, r, store.UserSubject(uid), "passkey", "auth.mfa")
@@ -269,7 +302,7 @@ func (s *Server) mfaPasskeyFinish(w http.ResponseWriter, r *http.Request) error 
 // does for codes.
 func (s *Server) markMFA(w http.ResponseWriter, r *http.Request, subj store.Subject, method, action string) error {
 	sm := s.TenantSessions
-	if err := sm.RenewToken(r.Context()); err != nil {
+	if err := s.renewSessionToken(r, sm); err != nil {
 		return err
 	}
 	now := s.Store.Now().Unix()
@@ -302,7 +335,9 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	assertion, sd, err := rp.BeginDiscoverableLogin()
+	// Passwordless: the passkey is both factors only if the authenticator
+	// verified the user (PIN, biometrics), so the ceremony requires it.
+	assertion, sd, err := rp.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return err
 	}
@@ -339,22 +374,56 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 		return s.loadPasskeyUser(r, uid)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxWebAuthnBody)
-	_, cred, err := rp.FinishPasskeyLogin(handler, sd, r)
+	parsed, err := protocol.ParseCredentialRequestResponse(r)
 	if err != nil {
 		return s.webauthnFailed(r, "auth.login", err)
 	}
-	if !cred.Flags.UserVerified {
-		return s.webauthnFailed(r, "auth.login", errors.New("the authenticator did not verify the user"))
+	// Failures count on the account only when the assertion names one of
+	// that account's own credentials: the user handle alone is a claim
+	// anyone can make, and counting it would let a stranger lock a user
+	// out of their passkey. Other failures count on the address alone.
+	a := passkeyAttempt("", "auth.login")
+	if uid, ok := userIDFromHandle(parsed.Response.UserHandle); ok {
+		owns, err := s.ownsCredential(r, uid, parsed.RawID)
+		if err != nil {
+			return err
+		}
+		if owns {
+			a.account = store.UserSubject(uid).String()
+		}
+	}
+	if err := s.allowAttempt(r, a); err != nil {
+		return err
+	}
+	// User verification is judged on this assertion's own flag, never on
+	// the flags stored with the credential at registration; and only a
+	// ceremony that required it (passkeyLoginBegin) can log in.
+	if sd.UserVerification != protocol.VerificationRequired || !parsed.Response.AuthenticatorData.Flags.HasUserVerified() {
+		if ferr := s.failedAttempt(r, a); ferr != nil {
+			return ferr
+		}
+		if err := s.webauthnFailed(r, "auth.login", errors.New("the authenticator did not verify the user")); err != errPasskey {
+			return err // the audit write failed
+		}
+		return core.Invalid("credential", "your passkey did not confirm it's you (with a PIN, fingerprint or face); try again and unlock it when asked")
+	}
+	_, cred, err := rp.ValidatePasskeyLogin(handler, sd, parsed)
+	if err != nil {
+		if ferr := s.failedAttempt(r, a); ferr != nil {
+			return ferr
+		}
+		return s.webauthnFailed(r, "auth.login", err)
 	}
 	if err := s.passkeyUsed(r, member.UserID, cred); err != nil {
 		return err
 	}
-	if err := s.startSession(r, member.UserID); err != nil {
+	if err := s.succeededAttempt(r, a); err != nil {
 		return err
 	}
-	now := s.Store.Now().Unix()
-	s.TenantSessions.Put(r.Context(), keyMFAAt, now)
-	s.TenantSessions.Put(r.Context(), keyAuthAt, now)
+	// A passkey with user verification is both factors at once.
+	if err := s.startTenantSession(r, member.UserID, true); err != nil {
+		return err
+	}
 	rc.member = &member
 	ev := s.event(r, "auth.login")
 	ev.Detail = "passkey"

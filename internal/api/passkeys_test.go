@@ -101,9 +101,15 @@ func (a *softAuthenticator) create(rpID, origin, challenge string, userHandle []
 	}
 }
 
-// get answers navigator.credentials.get().
+// get answers navigator.credentials.get(), having verified its user.
 func (a *softAuthenticator) get(t *testing.T, rpID, origin, challenge string) map[string]any {
-	ad := a.authData(rpID, 0x05, false) // UP | UV
+	return a.getFlags(t, rpID, origin, challenge, 0x05) // UP | UV
+}
+
+// getFlags answers navigator.credentials.get() with the given
+// authenticator-data flags (0x01: user present, not verified).
+func (a *softAuthenticator) getFlags(t *testing.T, rpID, origin, challenge string, flags byte) map[string]any {
+	ad := a.authData(rpID, flags, false)
 	cd := clientData("webauthn.get", challenge, origin)
 	h := sha256.Sum256(cd)
 	digest := sha256.Sum256(append(append([]byte{}, ad...), h[:]...))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/core"
+	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/tenancy"
 )
 
@@ -68,9 +69,9 @@ func (s *Server) limit(next http.Handler) http.Handler {
 			secs := max(ceilSeconds(d.RetryAfter), 1)
 			// Logged, not audited: a flood would otherwise turn into a flood
 			// of database writes.
-			s.Log.WarnContext(r.Context(), "rate limited", "class", class, "scope", scope, "ip", s.clientIP(r), "path", r.URL.Path)
+			s.Log.WarnContext(r.Context(), "rate limited", "class", class, "scope", scope, "ip", s.clientIP(r), "path", httpx.LogPath(r.URL.Path))
 			return &core.Error{Kind: core.KindThrottled, RetryAfterSeconds: secs,
-				Message: "too many requests from this " + scope + "; try again in " + (time.Duration(secs) * time.Second).String()}
+				Message: "too many requests from this " + scope + "; try again in " + core.HumanDuration(time.Duration(secs)*time.Second)}
 		}
 		next.ServeHTTP(w, r)
 		return nil

@@ -12,8 +12,13 @@ import (
 func (s *Server) routes(mux *http.ServeMux) {
 	s.Health.Register(mux)
 
-	tenantSess := guardSessions(s.TenantSessions.LoadAndSave)
-	hqSess := guardSessions(s.OperatorSessions.LoadAndSave)
+	endOperatorSession := func(r *http.Request) error { return s.OperatorSessions.Destroy(r.Context()) }
+	tenantTimeouts := s.sessionTimeouts(s.TenantSessions, s.endTenantSession)
+	hqTimeouts := s.sessionTimeouts(s.OperatorSessions, endOperatorSession)
+	tenantSess := func(h http.Handler) http.Handler {
+		return guardSessions(s.TenantSessions.LoadAndSave)(tenantTimeouts(h))
+	}
+	hqSess := func(h http.Handler) http.Handler { return guardSessions(s.OperatorSessions.LoadAndSave)(hqTimeouts(h)) }
 	// Anonymous routes of an active tenant's site.
 	tenant := func(fn handlerFunc) http.Handler { return s.limit(s.tenantScope(false, tenantSess(s.h(fn)))) }
 	// Routes for a logged-in member of the host's tenant.
@@ -74,6 +79,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/audit", manager(s.listAudit))
 	mux.Handle("GET /api/audit/export", manager(s.exportAudit))
 	mux.Handle("POST /api/broadcasting/auth", user(s.broadcastingAuth))
+	mux.Handle("POST /api/broadcasting/user-auth", user(s.broadcastingUserAuth))
 
 	mux.Handle("POST /api/files/upload-url", user(s.fileUploadURL))
 	mux.Handle("GET /api/files/download-url", user(s.fileDownloadURL))
@@ -85,7 +91,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	mux.Handle("POST /api/hq/auth/login", hqPublic(s.hqLogin))
 	mux.Handle("POST /api/hq/auth/logout", hqPublic(s.hqLogout))
+	mux.Handle("GET /api/hq/invitation-lookup", hqPublic(s.hqLookupInvitation))
+	mux.Handle("POST /api/hq/invitations/accept", hqPublic(s.hqAcceptInvitation))
 	mux.Handle("GET /api/hq/me", hq(s.hqMe))
+	mux.Handle("POST /api/hq/auth/reauth", hq(s.hqReauth))
+	mux.Handle("POST /api/hq/auth/password", hq(s.hqChangePassword))
+	mux.Handle("GET /api/hq/sessions", hq(s.hqListSessions))
+	mux.Handle("DELETE /api/hq/sessions/{id}", hq(s.hqRevokeSession))
+	mux.Handle("POST /api/hq/sessions/revoke-others", hq(s.hqRevokeOtherSessions))
+	mux.Handle("POST /api/hq/mfa/totp/replace", hq(s.hqStartTOTPReplacement))
+	mux.Handle("POST /api/hq/mfa/totp/replace/confirm", hq(s.hqConfirmTOTPReplacement))
+	mux.Handle("DELETE /api/hq/mfa/totp/replace", hq(s.hqCancelTOTPReplacement))
 	mux.Handle("POST /api/hq/tenants/{id}/sessions/revoke", hq(s.hqRevokeTenantSessions))
 	mux.Handle("POST /api/hq/auth/mfa", hq(s.hqMFAVerify))
 	mux.Handle("GET /api/hq/mfa", hq(s.hqMFAStatus))
@@ -93,6 +109,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/hq/mfa/totp/confirm", hq(s.hqConfirmTOTP))
 	mux.Handle("GET /api/hq/tenants", hq(s.hqSearchTenants))
 	mux.Handle("POST /api/hq/tenants", hq(s.hqCreateTenant))
+	mux.Handle("POST /api/hq/tenants/{id}/owner-invitation", hq(s.hqInviteOwner))
 	mux.Handle("GET /api/hq/tenants/{id}", hq(s.hqGetTenant))
 	mux.Handle("POST /api/hq/tenants/{id}/suspend", hq(s.hqSuspendTenant))
 	mux.Handle("POST /api/hq/tenants/{id}/reactivate", hq(s.hqReactivateTenant))

@@ -36,12 +36,23 @@ type Deps struct {
 	TenantSessions   *scs.SessionManager
 	OperatorSessions *scs.SessionManager
 	TrustedProxies   []netip.Prefix
+	// CDNProxies are the CDN's edges in front of the load balancer; a
+	// request that reached the API from one of them through TrustedProxies
+	// alone names its client in ClientIPHeader (CF-Connecting-IP).
+	CDNProxies       []netip.Prefix
+	ClientIPHeader   string
 	Hosts            tenancy.Hosts
 	InvitationTTL    time.Duration
 	PasswordResetTTL time.Duration
 	// RealtimeKey and RealtimeSecret sign channel subscriptions.
 	RealtimeKey    string
 	RealtimeSecret string
+	// RealtimeEncryptionKey (32 bytes) derives encrypted channels' keys;
+	// empty refuses private-encrypted- channels.
+	RealtimeEncryptionKey []byte
+	// Realtime closes users' and tenants' sockets when access ends; nil
+	// where no realtime server is configured.
+	Realtime RealtimeTerminator
 	// RateLimits bound requests per client IP and per tenant.
 	RateLimits RateLimits
 	// OutboxEnabled exposes the dev outbox to HQ.
@@ -128,7 +139,20 @@ func (s *Server) event(r *http.Request, action string) core.AuditEvent {
 // auditDenied records a refusal; failing to record it is logged, not fatal
 // to the (already failing) request.
 func (s *Server) auditDenied(r *http.Request, action, detail string) {
+	s.auditDeniedEvent(r, s.event(r, action), detail)
+}
+
+// auditDeniedToken records a refusal of a known API token as its owner's:
+// the audit trail says who holds the token, never "anonymous".
+func (s *Server) auditDeniedToken(r *http.Request, action, detail string, tok *store.APIToken) {
 	ev := s.event(r, action)
+	uid := tok.UserID
+	ev.ActorType, ev.ActorID = "user", &uid
+	s.auditDeniedEvent(r, ev, detail)
+}
+
+func (s *Server) auditDeniedEvent(r *http.Request, ev core.AuditEvent, detail string) {
+	action := ev.Action
 	ev.Outcome, ev.Detail = store.OutcomeDenied, detail
 	if err := s.Store.Audit(r.Context(), ev); err != nil {
 		s.Log.ErrorContext(r.Context(), "audit write failed", "err", err, "action", action)
@@ -136,7 +160,7 @@ func (s *Server) auditDenied(r *http.Request, action, detail string) {
 }
 
 func (s *Server) clientIP(r *http.Request) string {
-	return httpx.ClientIP(r, s.TrustedProxies).String()
+	return httpx.Proxies{Trusted: s.TrustedProxies, CDN: s.CDNProxies, Header: s.ClientIPHeader}.ClientIP(r).String()
 }
 
 // publicHost is the host the browser used: X-Forwarded-Host from a trusted

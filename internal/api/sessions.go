@@ -22,10 +22,10 @@ const touchEveryMs = 60_000
 
 var errSessionRevoked = &core.Error{Kind: core.KindUnauthenticated, Message: "this session was ended; log in again"}
 
-// checkSession voids a revoked session, or one older than a cutoff (an
-// operator ended the tenant's sessions, or the password changed), and
-// keeps the per-user session index current. Only a hash of the token is
-// ever stored.
+// checkSession voids a revoked or unindexed session, or one older than a
+// cutoff (an operator ended the tenant's sessions, or the password
+// changed), and keeps its last-seen time current. Only a hash of the
+// token is ever stored.
 func (s *Server) checkSession(r *http.Request, sm *scs.SessionManager, tenantID, userID int64) error {
 	tokenHash := auth.HashToken(sm.Token(r.Context()))
 	ts := s.Store.Tenant(tenantID)
@@ -39,12 +39,14 @@ func (s *Server) checkSession(r *http.Request, sm *scs.SessionManager, tenantID,
 		// too, which errs on the safe side.
 		validFrom = sm.GetInt64(r.Context(), session.KeyCreatedAt) * 1000
 	}
-	if c.Revoked || validFrom < c.CutoffMs {
+	// Every session is indexed at login: one without an entry was logged
+	// out or replaced.
+	if !c.Indexed || c.Revoked || validFrom < c.CutoffMs {
 		_ = sm.Destroy(r.Context())
 		return errSessionRevoked
 	}
-	if !c.Indexed || s.Store.Now().UnixMilli()-c.LastSeen > touchEveryMs {
-		return ts.TouchSession(r.Context(), userID, tokenHash, r.UserAgent(), s.clientIP(r), c.Indexed)
+	if s.Store.Now().UnixMilli()-c.LastSeen > touchEveryMs {
+		return ts.TouchSession(r.Context(), tokenHash, r.UserAgent(), s.clientIP(r))
 	}
 	return nil
 }
@@ -79,6 +81,7 @@ func (s *Server) revokeOtherSessions(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	s.endRealtimeUser(r, reqCtx(r).member.UserID)
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"revoked": n})
 	return nil
 }
@@ -127,7 +130,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ok, err := s.Hasher.Verify(req.CurrentPassword, u.PasswordHash)
+	ok, err := s.checkOwnPassword(r, u, req.CurrentPassword, "auth.password_change")
 	if err != nil {
 		return err
 	}
@@ -142,18 +145,21 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cutoff, err := s.Store.ChangePassword(r.Context(), uid, hash, s.event(r, "auth.password_changed"))
+	cutoff, err := s.Store.ChangePassword(r.Context(), uid, hash, s.currentSessionHash(r), s.event(r, "auth.password_changed"))
 	if err != nil {
 		return err
 	}
 	// This session stays; every other one, here and in other organisations,
 	// is void from now on.
 	sm := s.TenantSessions
-	if err := sm.RenewToken(r.Context()); err != nil {
+	if err := s.renewSessionToken(r, sm); err != nil {
 		return err
 	}
 	sm.Put(r.Context(), keyValidFromMs, cutoff)
 	sm.Put(r.Context(), keyAuthAt, s.Store.Now().Unix())
+	// The other sessions' sockets go too (this one's reconnects and is
+	// authorised again with its renewed session).
+	s.endRealtimeUser(r, uid)
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"message": "your password was changed and your other sessions were ended"})
 	return nil
 }
@@ -170,6 +176,7 @@ func (s *Server) hqRevokeTenantSessions(w http.ResponseWriter, r *http.Request) 
 	if _, err := s.Store.RevokeTenantSessions(r.Context(), id, ev); err != nil {
 		return err
 	}
+	s.endRealtimeTenant(r, id)
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"message": fmt.Sprintf("every session of tenant %d was ended", id)})
 	return nil
 }

@@ -28,7 +28,26 @@ func (s *Server) requireRecentAuth(r *http.Request) error {
 		return nil
 	}
 	return &core.Error{Kind: core.KindForbidden, Field: "reauth",
-		Message: fmt.Sprintf("confirm your password first (POST /api/auth/reauth); this action needs a login within the last %s", StepUpWindow)}
+		Message: fmt.Sprintf("confirm your password first (POST /api/auth/reauth); this action needs a login within the last %s", core.HumanDuration(StepUpWindow))}
+}
+
+// checkOwnPassword verifies u's password outside the login form (step-up,
+// a password change, an invitation accepted with an existing account),
+// counted on the login's per-account throttle, so a stolen session is no
+// unthrottled password oracle.
+func (s *Server) checkOwnPassword(r *http.Request, u core.User, password, action string) (bool, error) {
+	a := s.passwordAttempt(r, u.Email, action)
+	if err := s.allowAttempt(r, a); err != nil {
+		return false, err
+	}
+	ok, err := s.Hasher.Verify(password, u.PasswordHash)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		return false, s.failedAttempt(r, a)
+	}
+	return true, s.succeededAttempt(r, a)
 }
 
 type reauthRequest struct {
@@ -51,7 +70,7 @@ func (s *Server) reauth(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ok, err := s.Hasher.Verify(req.Password, u.PasswordHash)
+	ok, err := s.checkOwnPassword(r, u, req.Password, "auth.reauth")
 	if err != nil {
 		return err
 	}
@@ -70,6 +89,6 @@ func (s *Server) reauth(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.Audit(r.Context(), s.event(r, "auth.reauth")); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"message": "confirmed; sensitive actions are open for " + StepUpWindow.String()})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"message": "confirmed; sensitive actions are open for " + core.HumanDuration(StepUpWindow)})
 	return nil
 }

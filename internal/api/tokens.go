@@ -80,7 +80,7 @@ func (s *Server) tokenUser(r *http.Request, raw string) (*core.Member, *store.AP
 		return nil, nil, err
 	}
 	if tok.RevokedAt != nil || !s.Store.Now().Before(tok.ExpiresAt) {
-		s.auditDenied(r, "api_token.refused", "revoked or expired token "+tok.Hint)
+		s.auditDeniedToken(r, "api_token.refused", "revoked or expired token "+tok.Hint, &tok)
 		return nil, nil, errBadToken
 	}
 	need, ok := scopeFor(r)
@@ -88,7 +88,7 @@ func (s *Server) tokenUser(r *http.Request, raw string) (*core.Member, *store.AP
 		return nil, nil, &core.Error{Kind: core.KindForbidden, Message: "API tokens cannot use this endpoint; it needs an interactive login"}
 	}
 	if !hasScope(tok.Scopes, need) {
-		s.auditDenied(r, "api_token.scope", "token "+tok.Hint+" lacks "+need)
+		s.auditDeniedToken(r, "api_token.scope", "token "+tok.Hint+" lacks "+need, &tok)
 		return nil, nil, &core.Error{Kind: core.KindForbidden, Message: "this API token lacks the " + need + " scope"}
 	}
 	m, err := ts.Member(r.Context(), tok.UserID)

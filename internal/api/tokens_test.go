@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,9 @@ func (s *stack) createToken(b *browser, scopes []string, days int) tokenResp {
 // scopes, never from a cookie, and not once revoked or expired.
 func TestAPITokens(t *testing.T) {
 	testenv.ForEachDriver(t, func(t *testing.T, driver string) {
-		s := newStack(t, driver, nil)
+		// The clock jumps a day ahead (token expiry); sessions live longer
+		// here so the owner's session outlasts the jump.
+		s := newStack(t, driver, map[string]string{"PALISADE_SESSION_IDLE_TIMEOUT": "48h", "PALISADE_SESSION_ABSOLUTE_TIMEOUT": "72h"})
 		clk := withClock(s)
 		owner, _ := s.signUp("acme", "ada@acme.test")
 		s.signUp("globex", "bob@globex.test")
@@ -125,6 +128,42 @@ func TestAPITokens(t *testing.T) {
 			{"name": "x", "scopes": []string{"members:read"}, "expires_in_days": 400},
 		} {
 			want(t, owner.do("POST", "/api/tokens", body), http.StatusUnprocessableEntity)
+		}
+	})
+}
+
+// TestTokenRefusalsNameTheOwner: a known token refused for its scope, or
+// once revoked, is recorded as its owner's act, not an anonymous one.
+func TestTokenRefusalsNameTheOwner(t *testing.T) {
+	testenv.ForEachDriver(t, func(t *testing.T, driver string) {
+		s := newStack(t, driver, nil)
+		owner, _ := s.signUp("acme", "ada@acme.test")
+		var me struct {
+			User struct{ ID int64 } `json:"user"`
+		}
+		owner.do("GET", "/api/me", nil).json(t, &me)
+		tok := s.createToken(owner, []string{"members:read"}, 30)
+		api := s.bearer(acmeHost, tok.Token)
+		want(t, api.do("GET", "/api/invitations", nil), http.StatusForbidden)
+		want(t, owner.do("DELETE", "/api/tokens/"+strconv.FormatInt(tok.APIToken.ID, 10), nil), http.StatusNoContent)
+		want(t, api.do("GET", "/api/members", nil), http.StatusUnauthorized)
+
+		evs, err := s.st.AllAuditEvents(t.Context(), 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, ev := range evs {
+			if ev.Action != "api_token.scope" && ev.Action != "api_token.refused" {
+				continue
+			}
+			seen[ev.Action] = true
+			if ev.ActorType != "user" || ev.ActorID == nil || *ev.ActorID != me.User.ID {
+				t.Errorf("%s recorded as %s %v, want user %d", ev.Action, ev.ActorType, ev.ActorID, me.User.ID)
+			}
+		}
+		if !seen["api_token.scope"] || !seen["api_token.refused"] {
+			t.Fatalf("refusals not audited: %v", seen)
 		}
 	})
 }

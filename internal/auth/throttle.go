@@ -7,8 +7,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Throttle counts failed logins per account and per IP in Redis, in fixed
-// windows that start at the first failure. A success clears the account
+// Throttle counts failed attempts at a secret (a password, a second-factor
+// code, a passkey assertion) per account and per IP in Redis, in fixed
+// windows that start at the first failure. The realm names the counter
+// ("tenant:7" for passwords on a tenant, "hq", "mfa", "passkey"), so every
+// endpoint that checks the same secret of the same account adds up. A success clears the account
 // counter only: an attacker spraying many accounts from one address keeps
 // accumulating failures on the IP counter whatever else succeeds.
 type Throttle struct {
@@ -37,7 +40,7 @@ func (t *Throttle) Check(ctx context.Context, realm, account, ip string) (time.D
 		return 0, err
 	}
 	var wait time.Duration
-	if n, _ := acct.Int(); n >= t.MaxAccount {
+	if n, _ := acct.Int(); account != "" && n >= t.MaxAccount {
 		wait = max(wait, acctTTL.Val())
 	}
 	if n, _ := byIP.Int(); n >= t.MaxIP {
@@ -46,10 +49,15 @@ func (t *Throttle) Check(ctx context.Context, realm, account, ip string) (time.D
 	return wait, nil
 }
 
-// Fail records a failed attempt on both counters.
+// Fail records a failed attempt on both counters; on the IP counter alone
+// when the account is unknown ("", a passkey whose owner cannot be named).
 func (t *Throttle) Fail(ctx context.Context, realm, account, ip string) error {
 	pipe := t.Redis.TxPipeline()
-	for _, k := range []string{t.accountKey(realm, account), t.ipKey(realm, ip)} {
+	keys := []string{t.ipKey(realm, ip)}
+	if account != "" {
+		keys = append(keys, t.accountKey(realm, account))
+	}
+	for _, k := range keys {
 		pipe.Incr(ctx, k)
 		pipe.ExpireNX(ctx, k, t.Window)
 	}

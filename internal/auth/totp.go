@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base32"
+	"fmt"
 	"image/png"
 	"strings"
 	"time"
@@ -30,7 +31,21 @@ type TOTPEnrolment struct {
 
 // NewTOTP makes a secret for account at issuer (shown in the app).
 func NewTOTP(issuer, account string) (TOTPEnrolment, error) {
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: account, Period: uint(TOTPPeriod.Seconds()), SecretSize: 20})
+	return totpEnrolment(issuer, account, nil)
+}
+
+// TOTPEnrolmentFor shows an existing secret again (an enrolment that is
+// still pending), with the same URL and QR code the app scanned.
+func TOTPEnrolmentFor(issuer, account, secret string) (TOTPEnrolment, error) {
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(secret))
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("decode totp secret: %w", err)
+	}
+	return totpEnrolment(issuer, account, raw)
+}
+
+func totpEnrolment(issuer, account string, secret []byte) (TOTPEnrolment, error) {
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: account, Period: uint(TOTPPeriod.Seconds()), SecretSize: 20, Secret: secret})
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}

@@ -163,8 +163,8 @@ func ValidateName(field, s string) (string, error) {
 	if utf8.RuneCountInString(s) > MaxNameLen {
 		return "", Invalid(field, "must be at most %d characters", MaxNameLen)
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", Invalid(field, "must not contain control characters")
+	if r, found := HiddenRune(s); found {
+		return "", RefuseHidden(field, r)
 	}
 	return s, nil
 }
@@ -179,4 +179,30 @@ func ValidatePassword(p string) error {
 		return Invalid("password", "must be at most %d bytes", MaxPasswordLen)
 	}
 	return nil
+}
+
+// AuditRow is an audit event as pages show it: with the names of its actor
+// and tenant, resolved when it is read (the chained event keeps only ids).
+type AuditRow struct {
+	AuditEvent
+	ActorName  string `json:"actor_name,omitempty"`
+	TenantName string `json:"tenant_name,omitempty"`
+}
+
+// Actor says who acted, for people: a name when there is one, else what
+// kind of actor it was.
+func (r AuditRow) Actor() string {
+	switch {
+	case r.ActorName != "" && r.ActorType == "operator":
+		return r.ActorName + " (Palisade HQ)"
+	case r.ActorName != "":
+		return r.ActorName
+	case r.ActorType == "anonymous":
+		return "someone not logged in"
+	case r.ActorType == "system":
+		return "Palisade"
+	case r.ActorType == "user" || r.ActorType == "operator":
+		return "a deleted account"
+	}
+	return r.ActorType
 }

@@ -132,7 +132,7 @@ func (s *Server) consoleCreateTenant(w http.ResponseWriter, r *http.Request, o c
 		s.renderConsoleTenants(w, r, o, http.StatusBadRequest, "the form could not be read", nil)
 		return
 	}
-	body := map[string]string{"slug": r.PostForm.Get("slug"), "name": r.PostForm.Get("name")}
+	body := map[string]string{"slug": r.PostForm.Get("slug"), "name": r.PostForm.Get("name"), "owner_email": r.PostForm.Get("owner_email")}
 	var out struct {
 		Tenant core.Tenant `json:"tenant"`
 	}
@@ -230,7 +230,7 @@ func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o c
 	}
 	d.Coverage = fmt.Sprintf("%.0f%%", d.Overview.MFACoverage*100)
 	d.Storage = humanBytes(d.Overview.StorageBytes)
-	d.Grace = (time.Duration(d.GraceSeconds) * time.Second).String()
+	d.Grace = core.HumanDuration(time.Duration(d.GraceSeconds) * time.Second)
 	d.Plans, d.Me = plans, o.ID
 	d.MineToVote = d.Deletion != nil && d.Deletion.RequestedBy == o.ID
 	if n := len(d.Audit); n == 50 {
@@ -273,6 +273,12 @@ func (s *Server) consoleRename(w http.ResponseWriter, r *http.Request, o core.Op
 	s.tenantAction(w, r, o, http.MethodPatch, "", func(f url.Values) any {
 		return map[string]string{"name": f.Get("name"), "plan": f.Get("plan")}
 	}, "saved")
+}
+
+func (s *Server) consoleInviteOwner(w http.ResponseWriter, r *http.Request, o core.Operator) {
+	s.tenantAction(w, r, o, http.MethodPost, "/owner-invitation", func(f url.Values) any {
+		return map[string]string{"email": f.Get("email")}
+	}, "owner_invited")
 }
 
 func (s *Server) consoleRequestDeletion(w http.ResponseWriter, r *http.Request, o core.Operator) {
@@ -320,6 +326,7 @@ func (s *Server) consoleExport(w http.ResponseWriter, r *http.Request, o core.Op
 
 var flashes = map[string]string{
 	"saved":              "Saved.",
+	"owner_invited":      "Invitation sent. The owner sets their password from the link in the mail.",
 	"deletion_requested": "Deletion requested. A second operator must approve it.",
 	"deletion_approved":  "Deletion approved. It runs when the grace period ends unless cancelled.",
 	"deletion_cancelled": "Deletion cancelled.",
@@ -327,10 +334,14 @@ var flashes = map[string]string{
 }
 
 type operatorsView struct {
-	Operators []core.Operator `json:"operators"`
-	Me        int64
-	Invited   string
-	Password  string
+	Operators   []core.Operator `json:"operators"`
+	Invitations []struct {
+		Email     string    `json:"email"`
+		Name      string    `json:"name"`
+		ExpiresAt time.Time `json:"expires_at"`
+	} `json:"invitations"`
+	Me      int64
+	Invited string
 }
 
 func (s *Server) consoleOperators(w http.ResponseWriter, r *http.Request, o core.Operator) {
@@ -343,7 +354,7 @@ func (s *Server) renderOperators(w http.ResponseWriter, r *http.Request, o core.
 		s.fail(w, r, err)
 		return
 	}
-	d.Me, d.Invited, d.Password = o.ID, v.Invited, v.Password
+	d.Me, d.Invited = o.ID, v.Invited
 	p := s.page(r, o, "Operators")
 	p.Data, p.Error, p.Form = d, errMsg, form
 	s.Views.Render(w, status, "hq_operators", p)
@@ -357,8 +368,9 @@ func (s *Server) consoleInviteOperator(w http.ResponseWriter, r *http.Request, o
 	}
 	body := map[string]string{"email": r.PostForm.Get("email"), "name": r.PostForm.Get("name")}
 	var out struct {
-		Operator core.Operator `json:"operator"`
-		Password string        `json:"one_time_password"`
+		Invitation struct {
+			Email string `json:"email"`
+		} `json:"invitation"`
 	}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/operators", body, &out); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && (e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusConflict) {
@@ -368,9 +380,9 @@ func (s *Server) consoleInviteOperator(w http.ResponseWriter, r *http.Request, o
 		s.fail(w, r, err)
 		return
 	}
-	// The password is shown on this response only, never stored by HQ.
-	w.Header().Set("Cache-Control", "no-store")
-	s.renderOperators(w, r, o, http.StatusCreated, operatorsView{Invited: out.Operator.Email, Password: out.Password}, "", nil)
+	// The newcomer gets a single-use link by mail and chooses their own
+	// password; nothing secret reaches this page.
+	s.renderOperators(w, r, o, http.StatusCreated, operatorsView{Invited: out.Invitation.Email}, "", nil)
 }
 
 func (s *Server) consoleOperatorStatus(action string) operatorPage {
@@ -395,6 +407,7 @@ func (s *Server) consoleOperatorStatus(action string) operatorPage {
 // consoleRoutes adds the lifecycle pages to HQ's mux.
 func (s *Server) consoleRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /tenants/{id}/rename", s.authed(s.consoleRename))
+	m.HandleFunc("POST /tenants/{id}/owner-invitation", s.authed(s.consoleInviteOwner))
 	m.HandleFunc("GET /tenants/{id}/export", s.authed(s.consoleExport))
 	m.HandleFunc("POST /tenants/{id}/deletion", s.authed(s.consoleRequestDeletion))
 	m.HandleFunc("POST /tenants/{id}/deletion/approve", s.authed(s.consoleApproveDeletion))

@@ -138,6 +138,7 @@ func (s *Server) consoleHealth(w http.ResponseWriter, r *http.Request, o core.Op
 			PendingOverdue   int64     `json:"pending_overdue"`
 			Infected24h      int64     `json:"infected_24h"`
 			Error            string    `json:"error"`
+			NotConfigured    bool      `json:"not_configured"`
 		} `json:"scanner"`
 	}
 	if err := s.API.Call(w, r, http.MethodGet, "/api/hq/health", nil, &sum); err != nil {
@@ -171,10 +172,23 @@ func (s *Server) consoleHealth(w http.ResponseWriter, r *http.Request, o core.Op
 		if !clamd.OK {
 			clamd.State, clamd.Detail = "unreachable", sc.Error
 		}
-		sigAge := time.Since(sc.SignatureTime).Truncate(time.Minute)
+		sigAge := time.Since(sc.SignatureTime)
+		sigs := roleRow{Name: "signatures", State: fmt.Sprintf("%s, %s old", sc.SignatureVersion, core.HumanDuration(sigAge)), OK: !sc.SignatureTime.IsZero() && sigAge < 48*time.Hour}
+		if sc.SignatureTime.IsZero() {
+			// clamd gave no build time (a test database, a custom one).
+			sigs.State = "age unknown"
+			if sc.SignatureVersion != "" {
+				sigs.State = sc.SignatureVersion + ", age unknown"
+			}
+		}
+		if sc.NotConfigured {
+			// A state, not a failure: uploads stay pending until a scanner is set.
+			clamd = roleRow{Name: "clamd", OK: true, State: "scanner not configured", Detail: "PALISADE_CLAMD_ADDR is not set: uploads stay pending"}
+			sigs = roleRow{Name: "signatures", OK: true, State: "scanner not configured"}
+		}
 		v.Scanner = []roleRow{
 			clamd,
-			{Name: "signatures", State: fmt.Sprintf("%s, %s old", sc.SignatureVersion, sigAge), OK: !sc.SignatureTime.IsZero() && sigAge < 48*time.Hour},
+			sigs,
 			{Name: "pending too long", State: fmt.Sprint(sc.PendingOverdue), OK: sc.PendingOverdue == 0},
 			{Name: "infected in 24 h", State: fmt.Sprint(sc.Infected24h), OK: true},
 		}

@@ -99,9 +99,10 @@ func (s *Server) routes(m *http.ServeMux) {
 	m.HandleFunc("GET /outbox", s.authed(s.outboxPage))
 	m.HandleFunc("GET /queues", s.authed(s.queuesPage))
 	m.HandleFunc("POST /queues/{queue}/dead/{id}/retry", s.authed(s.retryDeadJob))
-	m.HandleFunc("POST /queues/{queue}/dead/{id}/delete", s.authed(s.deleteDeadJob))
+	m.HandleFunc("POST /queues/{queue}/dead/{id}/delete", s.authed(s.confirmFirst("Delete this dead job? Its payload and last error are gone for good; Retry keeps them.", "/queues", s.deleteDeadJob)))
 	m.HandleFunc("GET /health", s.authed(s.consoleHealth))
 	s.consoleRoutes(m)
+	s.securityRoutes(m)
 	m.HandleFunc("GET /mfa", s.mfaPage)
 	m.HandleFunc("POST /mfa", s.mfaSubmit)
 	m.HandleFunc("GET /mfa/setup", s.mfaSetupPage)
@@ -239,8 +240,8 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, action string
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, o core.Operator) {
 	var d struct {
-		Events []core.AuditEvent `json:"events"`
-		Next   int64             `json:"next_before"`
+		Events []core.AuditRow `json:"events"`
+		Next   int64           `json:"next_before"`
 	}
 	path := "/api/hq/audit?limit=100"
 	if b := r.URL.Query().Get("before"); b != "" {
@@ -266,4 +267,23 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, o core.Opera
 	p := s.page(r, o, "Outbox")
 	p.Data = d.Messages
 	s.Views.Render(w, http.StatusOK, "hq_outbox", p)
+}
+
+// confirmFirst runs next only on a confirmed post (ui.Confirmed); the
+// first, unconfirmed one gets the confirmation page.
+func (s *Server) confirmFirst(question, cancel string, next operatorPage) operatorPage {
+	return func(w http.ResponseWriter, r *http.Request, o core.Operator) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			s.Views.Render(w, http.StatusBadRequest, "message", ui.Page{Title: "That did not work", Site: "hq", Data: "the form could not be read"})
+			return
+		}
+		if !ui.Confirmed(r) {
+			p := s.page(r, o, "Please confirm")
+			p.Data = ui.ConfirmationOf(r, question, cancel)
+			s.Views.Render(w, http.StatusOK, "confirm", p)
+			return
+		}
+		next(w, r, o)
+	}
 }

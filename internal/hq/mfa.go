@@ -40,8 +40,8 @@ func (s *Server) mfaSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
 }
 
-// mfaSetupPage starts enrolment: each visit makes a new, unconfirmed
-// secret (an abandoned one is simply replaced).
+// mfaSetupPage starts enrolment; while one is pending, the API shows its
+// secret again, so the code already in the app keeps working.
 func (s *Server) mfaSetupPage(w http.ResponseWriter, r *http.Request) {
 	var d totpSetup
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/mfa/totp", nil, &d); err != nil {
@@ -55,7 +55,7 @@ func (s *Server) mfaSetupPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p := ui.Page{Title: "Set up two-step verification", Site: "hq", Data: d}
 	if r.URL.Query().Get("retry") != "" {
-		p.Error = "That code did not match. Scan this new code and try again."
+		p.Error = "That code did not match. Check the time on your phone and enter the next code your app shows."
 	}
 	s.Views.Render(w, http.StatusOK, "mfa_setup", p)
 }
@@ -71,8 +71,8 @@ func (s *Server) mfaSetupSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/mfa/totp/confirm", map[string]string{"code": r.PostForm.Get("code")}, &out); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Status == http.StatusUnprocessableEntity {
-			// The secret is not kept in the browser, so a wrong code starts
-			// over with a new one, and the page says so.
+			// The API keeps the pending secret: the page shows the same
+			// code again.
 			http.Redirect(w, r, "/mfa/setup?retry=1", http.StatusSeeOther)
 			return
 		}

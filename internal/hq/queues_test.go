@@ -82,7 +82,11 @@ func TestQueuesPage(t *testing.T) {
 		t.Fatalf("after retry:\n%s", page)
 	}
 	// A job that is gone cannot be deleted: the API's 404 reaches the operator.
-	if res := do(t, client, "POST", s.URL("admin.localhost", "/queues/default/dead/"+id+"/delete"), url.Values{}); res.StatusCode != http.StatusNotFound {
+	p := wantStatus(t, do(t, client, "POST", s.URL("admin.localhost", "/queues/default/dead/"+id+"/delete"), url.Values{}), http.StatusOK, "delete asks first")
+	if !strings.Contains(p, `id="confirm-question"`) || !strings.Contains(p, "Retry keeps them") {
+		t.Fatalf("delete confirmation page:\n%s", p)
+	}
+	if res := do(t, client, "POST", s.URL("admin.localhost", "/queues/default/dead/"+id+"/delete"), url.Values{"confirmed": {"yes"}}); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("delete a finished job: %d", res.StatusCode)
 	}
 	// Tenant hosts have no queue page.

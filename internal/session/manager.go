@@ -23,7 +23,8 @@ const (
 
 // Options configure a session manager.
 type Options struct {
-	Cookie   string
+	// Realm picks the cookie and the store's key space.
+	Realm    Realm
 	Secure   bool
 	Idle     time.Duration
 	Absolute time.Duration
@@ -35,13 +36,14 @@ type Options struct {
 // New builds a manager with Palisade's cookie policy: HttpOnly, SameSite=Lax,
 // host-only (no Domain, so one tenant's cookie never reaches another tenant's
 // host), Secure outside dev, and no persistence beyond the browser session
-// when the absolute timeout would be exceeded anyway.
+// when the absolute timeout would be exceeded anyway. The store is scoped
+// to the realm (see InRealm).
 func New(o Options) *scs.SessionManager {
 	m := scs.New()
-	m.Store = o.Store
+	m.Store = InRealm(o.Store, o.Realm)
 	m.IdleTimeout = o.Idle
 	m.Lifetime = o.Absolute
-	m.Cookie.Name = o.Cookie
+	m.Cookie.Name = o.Realm.Cookie()
 	m.Cookie.HttpOnly = true
 	m.Cookie.SameSite = http.SameSiteLaxMode
 	m.Cookie.Secure = o.Secure

@@ -25,11 +25,63 @@ func scanInvitation(row interface{ Scan(...any) error }) (core.Invitation, error
 
 const insertInvitation = `INSERT INTO invitations (tenant_id, email, role, token_hash, invited_by, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
 
+// An address's open invitations to this tenant (but the one given, when
+// accepting it) are found with a plain read and deleted by primary key: a
+// DELETE by email would take InnoDB gap locks even when nothing matches,
+// and two invitations created at once then deadlock on their INSERTs.
+const selectPendingInvitationsOf = `SELECT id FROM invitations WHERE tenant_id = ? AND email = ? AND accepted_at IS NULL AND id <> ?`
+
+// deletePendingInvitationsOf removes those invitations and counts them.
+func (ts *TenantStore) deletePendingInvitationsOf(ctx context.Context, tx *sql.Tx, email string, except int64) (int, error) {
+	rows, err := tx.QueryContext(ctx, selectPendingInvitationsOf, ts.tenantID, email, except)
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, deleteInvitation, ts.tenantID, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
 // CreateInvitation stores an invitation by its token hash, audited with it.
+// An address has at most one open invitation per tenant: a new one
+// replaces (and voids the link of) any earlier one still pending, so a
+// re-sent invitation never leaves a second link that works.
 func (ts *TenantStore) CreateInvitation(ctx context.Context, email string, role core.Role, invitedBy int64, tokenHash string, expires time.Time, ev core.AuditEvent) (core.Invitation, error) {
 	if !role.Valid() || role == core.RoleOwner {
 		return core.Invitation{}, core.Invalid("role", "must be admin or member")
 	}
+	return ts.createInvitation(ctx, email, role, invitedBy, tokenHash, expires, ev)
+}
+
+// InvitedByHQ is the invited_by of an invitation Palisade HQ sent (an
+// operator, not a member of the tenant; the operator is in the audit row).
+const InvitedByHQ = 0
+
+// CreateOwnerInvitation invites an owner to this tenant; only HQ does, for
+// a tenant it created (which has no member to invite anyone).
+func (ts *TenantStore) CreateOwnerInvitation(ctx context.Context, email, tokenHash string, expires time.Time, ev core.AuditEvent) (core.Invitation, error) {
+	return ts.createInvitation(ctx, email, core.RoleOwner, InvitedByHQ, tokenHash, expires, ev)
+}
+
+func (ts *TenantStore) createInvitation(ctx context.Context, email string, role core.Role, invitedBy int64, tokenHash string, expires time.Time, ev core.AuditEvent) (core.Invitation, error) {
 	var inv core.Invitation
 	err := ts.s.InTx(ctx, func(tx *sql.Tx) error {
 		var exists int
@@ -39,6 +91,13 @@ func (ts *TenantStore) CreateInvitation(ctx context.Context, email string, role 
 		}
 		if exists > 0 {
 			return &core.Error{Kind: core.KindConflict, Field: "email", Message: email + " is already a member"}
+		}
+		n, err := ts.deletePendingInvitationsOf(ctx, tx, email, 0)
+		if err != nil {
+			return fmt.Errorf("replace invitations: %w", err)
+		}
+		if n > 0 {
+			ev.Detail = fmt.Sprintf("replaces %d pending invitation(s) to the same address", n)
 		}
 		now := ts.s.now()
 		res, err := tx.ExecContext(ctx, insertInvitation, ts.tenantID, email, string(role), tokenHash, invitedBy, expires.UnixMilli(), now)
@@ -136,6 +195,10 @@ func (ts *TenantStore) AcceptInvitation(ctx context.Context, inv core.Invitation
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return core.Errorf(core.KindConflict, "this invitation is no longer valid")
+		}
+		// No stale invitation to the same address survives the acceptance.
+		if _, err := ts.deletePendingInvitationsOf(ctx, tx, inv.Email, inv.ID); err != nil {
+			return fmt.Errorf("remove stale invitations: %w", err)
 		}
 		if existingUserID != 0 {
 			if u, err = scanUser(tx.QueryRowContext(ctx, selectUserByID, existingUserID)); err != nil {

@@ -40,25 +40,36 @@ func (s *Store) TOTPOf(ctx context.Context, subj Subject) (TOTP, error) {
 	return t, notFound(err)
 }
 
-// StartTOTP stores a new, unconfirmed secret, replacing an unconfirmed one.
-// A confirmed enrolment must be removed first (which needs step-up).
-func (s *Store) StartTOTP(ctx context.Context, subj Subject, secret string) error {
-	return s.InTx(ctx, func(tx *sql.Tx) error {
-		var confirmed sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT confirmed_at FROM mfa_totp WHERE subject_type = ? AND subject_id = ?`, subj.Type, subj.ID).Scan(&confirmed)
+// StartTOTP begins enrolment with secret, unless one is already pending:
+// then that one is kept (it may already be in the user's app; a wrong
+// code must not replace it) and returned. Only confirming or cancelling
+// (RemoveTOTP) ends a pending enrolment.
+func (s *Store) StartTOTP(ctx context.Context, subj Subject, secret string) (string, error) {
+	var inEffect string
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		var (
+			confirmed sql.NullInt64
+			pending   string
+		)
+		err := tx.QueryRowContext(ctx, `SELECT secret, confirmed_at FROM mfa_totp WHERE subject_type = ? AND subject_id = ?`, subj.Type, subj.ID).Scan(&pending, &confirmed)
 		switch {
 		case err == nil && confirmed.Valid:
 			return core.Errorf(core.KindConflict, "an authenticator app is already set up; remove it before adding another")
 		case err == nil:
-			_, err = tx.ExecContext(ctx, `UPDATE mfa_totp SET secret = ?, last_step = 0, created_at = ? WHERE subject_type = ? AND subject_id = ?`, secret, s.now(), subj.Type, subj.ID)
-			return err
+			inEffect = pending
+			return nil
 		case notFound(err) == core.ErrNotFound:
+			inEffect = secret
 			_, err = tx.ExecContext(ctx, `INSERT INTO mfa_totp (subject_type, subject_id, secret, created_at) VALUES (?, ?, ?, ?)`, subj.Type, subj.ID, secret, s.now())
+			if isUniqueViolation(err) {
+				return core.Errorf(core.KindConflict, "enrolment was started twice at once; reload the page")
+			}
 			return err
 		default:
 			return err
 		}
 	})
+	return inEffect, err
 }
 
 // UseTOTPStep accepts a verified code's time step once: it moves last_step

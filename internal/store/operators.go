@@ -101,6 +101,10 @@ func (s *Store) PurgeExpired(ctx context.Context, keep time.Duration) (int64, er
 		{`DELETE FROM sessions WHERE expiry < ?`, now},
 		{`DELETE FROM invitations WHERE expires_at < ?`, cutoff},
 		{`DELETE FROM password_resets WHERE expires_at < ?`, cutoff},
+		{`DELETE FROM operator_invitations WHERE expires_at < ?`, cutoff},
+		// An HQ session unseen for longer than keep is long past its idle
+		// timeout: its index entry only names a dead session.
+		{`DELETE FROM operator_sessions WHERE last_seen_at < ?`, cutoff},
 	} {
 		res, err := s.db.ExecContext(ctx, q.sql, q.arg)
 		if err != nil {

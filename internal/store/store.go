@@ -8,6 +8,7 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"embed"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/palisade-hq/palisade/internal/core"
+	"github.com/palisade-hq/palisade/internal/store/rdsca"
 )
 
 //go:embed migrations
@@ -39,9 +42,40 @@ type Store struct {
 	auditLog *slog.Logger
 }
 
+// RDSTLS is the DSN's TLS configuration for Amazon RDS: tls=rds verifies
+// the server's certificate against the RDS CA bundle built into the binary
+// (internal/store/rdsca), and its name against the DSN's host. tls=true
+// would use the system roots, which do not hold the RDS roots.
+const RDSTLS = "rds"
+
+func init() {
+	pool, err := rdsca.Pool()
+	if err != nil {
+		panic("rds ca bundle: " + err.Error()) // embedded at build time; rdsca's test checks it
+	}
+	// ServerName stays empty: the driver fills in the DSN's host, so the
+	// name is checked too.
+	if err := mysql.RegisterTLSConfig(RDSTLS, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}); err != nil {
+		panic(err)
+	}
+}
+
+// Options are the connection settings beyond the DSN.
+type Options struct {
+	// TLSCAFile, when set, replaces the RDS bundle of tls=rds with the CAs
+	// of this PEM file (PALISADE_DB_TLS_CA): a MariaDB with a private CA,
+	// or a bundle newer than the release.
+	TLSCAFile string
+}
+
 // Open connects to the database. driver is "mysql" or "sqlite"; for sqlite
 // the DSN is a file path (or "file::memory:").
 func Open(ctx context.Context, driver, dsn string) (*Store, error) {
+	return OpenWith(ctx, driver, dsn, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, driver, dsn string, opt Options) (*Store, error) {
 	var (
 		db  *sql.DB
 		err error
@@ -51,6 +85,20 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		cfg, perr := mysql.ParseDSN(dsn)
 		if perr != nil {
 			return nil, fmt.Errorf("parse mysql dsn: %w", perr)
+		}
+		if opt.TLSCAFile != "" {
+			if cfg.TLSConfig != RDSTLS {
+				return nil, fmt.Errorf("a TLS CA file is given but the DSN does not say tls=%s", RDSTLS)
+			}
+			pem, rerr := os.ReadFile(opt.TLSCAFile)
+			if rerr != nil {
+				return nil, fmt.Errorf("database TLS CA: %w", rerr)
+			}
+			pool, perr := rdsca.PoolFromPEM(pem)
+			if perr != nil {
+				return nil, fmt.Errorf("database TLS CA %s: %w", opt.TLSCAFile, perr)
+			}
+			cfg.TLS.RootCAs = pool // a clone the DSN parser made, with ServerName set
 		}
 		// UTC everywhere; times are stored as unix milliseconds anyway.
 		cfg.Loc = time.UTC
@@ -146,8 +194,13 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	res, err := p.Up(ctx)
+	// One line per file at debug, one summary at info: a first start
+	// applies every migration and should not fill the console with them.
 	for _, r := range res {
-		log.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+		log.Debug("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	if len(res) > 0 {
+		log.Info("migrations applied", "count", len(res), "from_version", res[0].Source.Version, "to_version", res[len(res)-1].Source.Version)
 	}
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)

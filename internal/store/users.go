@@ -172,6 +172,9 @@ func (ts *TenantStore) ResetPassword(ctx context.Context, tokenHash, newHash str
 		if err := ts.s.setCutoff(ctx, tx, 0, userID, ts.s.now()); err != nil {
 			return err
 		}
+		if err := ts.s.revokeUserSessions(ctx, tx, userID, "", ts.s.now()); err != nil {
+			return err
+		}
 		ev.TenantID, ev.ActorID = &ts.tenantID, &userID
 		ev.Target = fmt.Sprintf("user:%d", userID)
 		return ts.s.audit(ctx, tx, ev)

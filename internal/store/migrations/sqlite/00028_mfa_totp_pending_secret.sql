@@ -1,0 +1,7 @@
+-- +goose Up
+-- Re-enrolling an authenticator app: the new secret waits here, and the
+-- confirmed one keeps working, until a code of the new one confirms it.
+ALTER TABLE mfa_totp ADD COLUMN pending_secret TEXT NULL;
+
+-- +goose Down
+ALTER TABLE mfa_totp DROP COLUMN pending_secret;
