@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the real browser clients (pusher-js, laravel-echo) that the realtime
-# tests drive, into the folder given as $1, and prints that folder. Idempotent:
-# a folder that already has both packages at the pinned versions is left alone.
+# Installs the real clients that the realtime tests drive (pusher-js and
+# laravel-echo for browsers, the official `pusher` server SDK, and `ws` for raw
+# WebSocket tests), into the folder given as $1, and prints that folder. Idempotent:
+# a folder that already has every package at the pinned versions is left alone.
 set -euo pipefail
 
 dir="${1:?usage: install-node-clients.sh <folder>}"
@@ -18,7 +19,7 @@ have() {
 	[ "$got" = "$want" ]
 }
 
-if ! have pusher-js || ! have laravel-echo; then
+if ! have pusher-js || ! have laravel-echo || ! have pusher || ! have ws; then
 	cp "$pinned/package.json" "$dir/package.json"
 	if [ -f "$pinned/package-lock.json" ]; then
 		cp "$pinned/package-lock.json" "$dir/package-lock.json"

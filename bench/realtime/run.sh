@@ -7,7 +7,8 @@
 # Usage: bench/realtime/run.sh [connections ...]   (default: 10000)
 # RATE (default 2) is the steady phase's messages per second; BURST (50) the
 # back-to-back messages of the fan-out phase; BURST=0 RATE=0 measures memory
-# only.
+# only. PROFILE=<dir> writes a CPU profile of Palisade's server for the whole
+# run to <dir>/palisade-<n>.pprof (go tool pprof -top <file>).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("${@:-10000}")
@@ -41,7 +42,7 @@ start() {
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
 
 for n in "${sizes[@]}"; do
-	start "$bin/realtime" server -addr 127.0.0.1:7001 -prefix "bench:$$:"
+	start "$bin/realtime" server -addr 127.0.0.1:7001 -prefix "bench:$$:" ${PROFILE:+-cpuprofile "$PROFILE/palisade-$n.pprof"}
 	"$bin/realtime" load -target palisade -url http://127.0.0.1:7001 -pid "$pid" -n "$n" -rate "$rate" -steady "$steady" -burst "$burst"
 	stop
 

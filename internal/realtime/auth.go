@@ -1,6 +1,8 @@
 package realtime
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +33,73 @@ func ValidSocketID(id string) bool {
 type AuthResponse struct {
 	Auth        string `json:"auth"`
 	ChannelData string `json:"channel_data,omitempty"`
+	// SharedSecret (base64) is the key of an encrypted channel, sent only to
+	// the authorised subscriber; the realtime server never has it.
+	SharedSecret string `json:"shared_secret,omitempty"`
+}
+
+// ErrNoEncryptionKey: an encrypted channel was asked for, but no master key
+// is configured.
+var ErrNoEncryptionKey = errors.New("encrypted channels need an encryption master key")
+
+// EncryptionMasterKeyLen is the size of the master key of encrypted
+// channels, as the Pusher libraries require.
+const EncryptionMasterKeyLen = 32
+
+// ChannelSharedSecret is an encrypted channel's key: SHA-256 of the channel
+// name followed by the master key, as the Pusher server libraries derive it,
+// so events they encrypt open in pusher-js with what the auth endpoint gave.
+func ChannelSharedSecret(masterKey []byte, channel string) []byte {
+	h := sha256.New()
+	h.Write([]byte(channel))
+	h.Write(masterKey)
+	return h.Sum(nil)
+}
+
+// SignEncryptedChannel signs a private-encrypted- channel and adds its
+// shared secret.
+func SignEncryptedChannel(key, secret string, masterKey []byte, socketID, channel string) (AuthResponse, error) {
+	if !isEncrypted(channel) {
+		return AuthResponse{}, fmt.Errorf("sign channel: %q is not an encrypted channel", channel)
+	}
+	if len(masterKey) != EncryptionMasterKeyLen {
+		return AuthResponse{}, fmt.Errorf("sign channel: %w (32 bytes)", ErrNoEncryptionKey)
+	}
+	resp, err := signChannel(key, secret, socketID, channel, nil)
+	if err != nil {
+		return resp, err
+	}
+	resp.SharedSecret = base64.StdEncoding.EncodeToString(ChannelSharedSecret(masterKey, channel))
+	return resp, nil
+}
+
+// UserData is what the user authentication endpoint signs for
+// pusher:signin. ID is the Palisade user id as a string.
+type UserData struct {
+	ID        string   `json:"id"`
+	UserInfo  any      `json:"user_info,omitempty"`
+	Watchlist []string `json:"watchlist,omitempty"`
+}
+
+// UserAuthResponse is the JSON body pusher-js's userAuthentication expects.
+type UserAuthResponse struct {
+	Auth     string `json:"auth"`
+	UserData string `json:"user_data"`
+}
+
+// SignUser builds the user authentication endpoint's answer for socketID.
+func SignUser(key, secret, socketID string, u UserData) (UserAuthResponse, error) {
+	if !ValidSocketID(socketID) {
+		return UserAuthResponse{}, fmt.Errorf("sign user: %w: %q", ErrBadSocketID, socketID)
+	}
+	if !ValidUserID(u.ID) {
+		return UserAuthResponse{}, fmt.Errorf("sign user: invalid user id %q", u.ID)
+	}
+	b, err := json.Marshal(u)
+	if err != nil {
+		return UserAuthResponse{}, fmt.Errorf("sign user: %w", err)
+	}
+	return UserAuthResponse{Auth: sign.UserAuth(key, secret, socketID, string(b)), UserData: string(b)}, nil
 }
 
 // PresenceMember is a presence channel member as the auth endpoint signs it.
@@ -44,6 +113,13 @@ type PresenceMember struct {
 // as a string); for a private channel it must be nil. Call AuthorizeChannel
 // first: SignChannel signs whatever it is given.
 func SignChannel(key, secret, socketID, channel string, member *PresenceMember) (AuthResponse, error) {
+	if isEncrypted(channel) {
+		return AuthResponse{}, fmt.Errorf("sign channel: %w: use SignEncryptedChannel", ErrNoEncryptionKey)
+	}
+	return signChannel(key, secret, socketID, channel, member)
+}
+
+func signChannel(key, secret, socketID, channel string, member *PresenceMember) (AuthResponse, error) {
 	if !ValidSocketID(socketID) {
 		return AuthResponse{}, fmt.Errorf("sign channel: %w: %q", ErrBadSocketID, socketID)
 	}

@@ -12,8 +12,23 @@ const (
 	privatePrefix  = "private-"
 	presencePrefix = "presence-"
 
-	tenantPrivatePrefix  = "private-tenant."
-	tenantPresencePrefix = "presence-tenant."
+	encryptedPrefix = "private-encrypted-"
+	cacheMarker     = "cache-"
+	tenantMarker    = "tenant."
+
+	// serverToUserPrefix starts the channel pusher-js subscribes to after
+	// pusher:signin ("#server-to-user-<user id>"); only a socket signed in
+	// as that user may subscribe, and sendToUser publishes to it.
+	serverToUserPrefix = "#server-to-user-"
+	// terminateChannel is the bus's control channel: its message is a user
+	// id whose sockets every replica closes. '#' cannot start a channel a
+	// client can name, and old replicas ignore it (no such local channel).
+	terminateChannel = "#terminate-user"
+
+	// laravelUserPrefix is Laravel's default notification channel
+	// (App.Models.User.{id}); inside a tenant's namespace it belongs to that
+	// user alone, like user.<id>.
+	laravelUserPrefix = "App.Models.User."
 
 	maxChannelNameLen = 200
 )
@@ -66,34 +81,93 @@ func ValidChannelName(name string) bool {
 	return true
 }
 
+// isEncrypted reports an end-to-end encrypted channel: the server relays
+// its ciphertext and never sees the key.
+func isEncrypted(channel string) bool { return strings.HasPrefix(channel, encryptedPrefix) }
+
+// isCache reports a cache channel (cache-, private-cache-,
+// private-encrypted-cache-, presence-cache-): the server keeps its last
+// event for late subscribers.
+func isCache(channel string) bool {
+	_, rest := splitKind(channel)
+	return strings.HasPrefix(rest, cacheMarker)
+}
+
+// splitKind returns the kind prefix ("private-", "private-encrypted-",
+// "presence-" or "") and the rest of the name.
+func splitKind(channel string) (prefix, rest string) {
+	for _, p := range []string{encryptedPrefix, privatePrefix, presencePrefix} {
+		if r, ok := strings.CutPrefix(channel, p); ok {
+			return p, r
+		}
+	}
+	return "", channel
+}
+
+// serverToUser returns the user id of a "#server-to-user-<id>" channel.
+func serverToUser(channel string) (string, bool) {
+	id, ok := strings.CutPrefix(channel, serverToUserPrefix)
+	if !ok || !ValidUserID(id) {
+		return "", false
+	}
+	return id, true
+}
+
+// ValidUserID is the rule for a signed-in user's id: 1 to 160 characters
+// of a channel name's alphabet, so "#server-to-user-<id>" stays a short,
+// printable name.
+func ValidUserID(id string) bool {
+	return id != "" && len(id) <= 160 && ValidChannelName(id)
+}
+
+// validEventChannel is a channel the HTTP API may publish to.
+func validEventChannel(channel string) bool {
+	if _, ok := serverToUser(channel); ok {
+		return true
+	}
+	return ValidChannelName(channel)
+}
+
 // TenantChannel is a parsed tenant-scoped channel name.
 type TenantChannel struct {
-	Presence bool
-	TenantID int64
+	Presence  bool
+	Encrypted bool
+	Cache     bool
+	TenantID  int64
 	// Rest is what follows "<kind>-tenant.<id>.".
 	Rest string
-	// UserID is set when Rest is "user.<id>" (or "user.<id>.<more>"): the
-	// channel belongs to that user alone.
+	// UserID is set when Rest is "user.<id>" (or "user.<id>.<more>"), or
+	// Laravel's "App.Models.User.<id>": the channel belongs to that user
+	// alone.
 	UserID int64
 }
 
-// ParseTenantChannel parses "private-tenant.<T>.<rest>" and
-// "presence-tenant.<T>.<rest>". The tenant id must be a canonical positive
-// decimal (no sign, no leading zero), so one tenant has one spelling. A rest
-// that starts with "user." must name a canonical user id.
+// ParseTenantChannel parses "<kind>tenant.<T>.<rest>", where kind is
+// "private-", "presence-" or "private-encrypted-", optionally followed by
+// "cache-" (so "private-encrypted-cache-tenant.<T>.x" is one too). The
+// tenant id must be a canonical positive decimal (no sign, no leading zero),
+// so one tenant has one spelling. A rest that starts with "user." (or
+// Laravel's "App.Models.User.") must name a canonical user id.
 func ParseTenantChannel(channel string) (TenantChannel, error) {
 	var tc TenantChannel
 	if !ValidChannelName(channel) {
 		return tc, fmt.Errorf("%w: %q", ErrChannelInvalid, channel)
 	}
-	var after string
-	switch {
-	case strings.HasPrefix(channel, tenantPrivatePrefix):
-		after = channel[len(tenantPrivatePrefix):]
-	case strings.HasPrefix(channel, tenantPresencePrefix):
-		after = channel[len(tenantPresencePrefix):]
+	prefix, after := splitKind(channel)
+	switch prefix {
+	case presencePrefix:
 		tc.Presence = true
+	case encryptedPrefix:
+		tc.Encrypted = true
+	case privatePrefix:
 	default:
+		return tc, fmt.Errorf("%w: %q is not a tenant channel", ErrChannelForbidden, channel)
+	}
+	if r, ok := strings.CutPrefix(after, cacheMarker); ok {
+		tc.Cache, after = true, r
+	}
+	after, ok := strings.CutPrefix(after, tenantMarker)
+	if !ok {
 		return tc, fmt.Errorf("%w: %q is not a tenant channel", ErrChannelForbidden, channel)
 	}
 	idText, rest, ok := strings.Cut(after, ".")
@@ -105,7 +179,11 @@ func ParseTenantChannel(channel string) (TenantChannel, error) {
 		return tc, fmt.Errorf("%w: %q has no canonical tenant id", ErrChannelForbidden, channel)
 	}
 	tc.TenantID, tc.Rest = id, rest
-	if u, isUser := strings.CutPrefix(rest, "user."); isUser || rest == "user" {
+	u, isUser := strings.CutPrefix(rest, "user.")
+	if !isUser {
+		u, isUser = strings.CutPrefix(rest, laravelUserPrefix)
+	}
+	if isUser || rest == "user" || rest == strings.TrimSuffix(laravelUserPrefix, ".") {
 		uText, _, _ := strings.Cut(u, ".")
 		uid, ok := parseID(uText)
 		if !ok {
@@ -131,9 +209,11 @@ func parseID(s string) (int64, bool) {
 
 // AuthorizeChannel decides whether user userID of tenant tenantID may
 // subscribe to channel; the auth endpoint calls it before signing. nil means
-// yes. The rule: private-tenant.<T>.user.<U> belongs to user U of tenant T
-// alone (and so does the presence- twin); any other private-tenant.<T>.* and
-// presence-tenant.<T>.* is open to every member of tenant T; every other
+// yes. The rule: private-tenant.<T>.user.<U> (and Laravel's
+// private-tenant.<T>.App.Models.User.<U>) belongs to user U of tenant T alone
+// (and so does the presence- twin); any other private-tenant.<T>.*,
+// presence-tenant.<T>.*, private-encrypted-tenant.<T>.* and their cache-
+// variants is open to every member of tenant T; every other
 // private or presence channel is refused, and a public channel gets
 // ErrChannelPublic because it needs no signature.
 func AuthorizeChannel(tenantID, userID int64, channel string) error {

@@ -74,11 +74,11 @@ if n <= 0 then
   return u
 end
 return ''`)
-	// KEYS occ; ARGV node, "1" to set or "0" to clear. Returns 1 when the
-	// channel became occupied, -1 when it became vacant, else 0.
+	// KEYS occ; ARGV node, its subscriber count (0 clears). Returns 1 when
+	// the channel became occupied, -1 when it became vacant, else 0.
 	occupancyScript = redis.NewScript(`
-if ARGV[2] == '1' then
-  if redis.call('HSET', KEYS[1], ARGV[1], '1') == 1 and redis.call('HLEN', KEYS[1]) == 1 then return 1 end
+if ARGV[2] ~= '0' then
+  if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 and redis.call('HLEN', KEYS[1]) == 1 then return 1 end
   return 0
 end
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 and redis.call('HLEN', KEYS[1]) == 0 then return -1 end
@@ -148,7 +148,9 @@ func (b *cluster) stop(ctx context.Context) error {
 
 // Bus messages are "<origin>\n<channel>\n<except socket>\n<frame>": channel
 // names and socket ids cannot hold a newline.
-func (b *cluster) publish(ctx context.Context, channel, except string, frame []byte) error {
+// cache also stores frame as the channel's last event, for cacheTTL, before
+// it is published.
+func (b *cluster) publish(ctx context.Context, channel, except string, frame []byte, cache bool) error {
 	var sb strings.Builder
 	sb.Grow(len(b.node) + len(channel) + len(except) + len(frame) + 3)
 	sb.WriteString(b.node)
@@ -158,17 +160,54 @@ func (b *cluster) publish(ctx context.Context, channel, except string, frame []b
 	sb.WriteString(except)
 	sb.WriteByte('\n')
 	sb.Write(frame)
-	if err := b.rdb.Publish(ctx, b.busKey(), sb.String()).Err(); err != nil {
+	var err error
+	if cache {
+		pipe := b.rdb.Pipeline()
+		pipe.Set(ctx, b.chKey(channel, "cache"), frame, cacheTTL)
+		pipe.Publish(ctx, b.busKey(), sb.String())
+		_, err = pipe.Exec(ctx)
+	} else {
+		err = b.rdb.Publish(ctx, b.busKey(), sb.String()).Err()
+	}
+	if err != nil {
 		b.s.m.busErrors.Inc()
 		return fmt.Errorf("realtime: publish: %w", err)
 	}
 	return nil
 }
 
+// cacheTTL is how long a cache channel keeps its last event (Pusher's 30
+// minutes).
+const cacheTTL = 30 * time.Minute
+
+// cached returns a cache channel's last event.
+func (b *cluster) cached(ctx context.Context, channel string) ([]byte, bool, error) {
+	v, err := b.rdb.Get(ctx, b.chKey(channel, "cache")).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		b.s.m.busErrors.Inc()
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+// receive delivers every bus message, this replica's own as well, in the
+// order Redis sent them. It alone feeds the fan-out workers.
 func (b *cluster) receive(msgs <-chan *redis.Message) {
+	defer b.s.stopFanout()
 	for m := range msgs {
 		parts := strings.SplitN(m.Payload, "\n", 4)
-		if len(parts) != 4 || parts[0] == b.node {
+		if len(parts) != 4 {
+			continue
+		}
+		if parts[1] == terminateChannel {
+			b.s.terminateLocal(parts[3])
+			continue
+		}
+		if parts[1] == watchlistChannel {
+			b.s.deliverWatchlist(parts[3])
 			continue
 		}
 		b.s.deliverLocal(parts[1], parts[2], []byte(parts[3]))
@@ -301,9 +340,12 @@ func (b *cluster) cleanupNode(ctx context.Context, id string) error {
 		errs = append(errs, err)
 	}
 	for _, ch := range chans {
-		if err := b.setOccupancy(ctx, id, ch, false); err != nil {
+		if err := b.setOccupancy(ctx, id, ch, 0); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := b.cleanupUsers(ctx, id); err != nil {
+		errs = append(errs, err)
 	}
 	if err := b.rdb.Del(ctx, b.nodeKey(id, "pres"), b.nodeKey(id, "chans")).Err(); err != nil {
 		errs = append(errs, err)
@@ -345,6 +387,15 @@ func (b *cluster) reregister(ctx context.Context) {
 	}
 	for _, n := range names {
 		b.markDirty(n)
+	}
+	b.s.mu.RLock()
+	users := make([]string, 0, len(b.s.users))
+	for u := range b.s.users {
+		users = append(users, u)
+	}
+	b.s.mu.RUnlock()
+	for _, u := range users {
+		b.s.syncOnline(ctx, u)
 	}
 }
 
@@ -441,7 +492,7 @@ func (b *cluster) syncOccupancy(ctx context.Context) error {
 	b.dmu.Unlock()
 	var errs []error
 	for ch := range dirty {
-		if err := b.setOccupancy(ctx, b.node, ch, b.s.localOccupied(ch)); err != nil {
+		if err := b.setOccupancy(ctx, b.node, ch, b.s.localCount(ch)); err != nil {
 			errs = append(errs, err)
 			b.markDirty(ch) // try again on the next kick
 		}
@@ -449,16 +500,15 @@ func (b *cluster) syncOccupancy(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (b *cluster) setOccupancy(ctx context.Context, node, channel string, occupied bool) error {
-	flag := "0"
+func (b *cluster) setOccupancy(ctx context.Context, node, channel string, count int) error {
+	occupied := count > 0
 	if occupied {
-		flag = "1"
 		if err := b.rdb.SAdd(ctx, b.nodeKey(node, "chans"), channel).Err(); err != nil {
 			b.s.m.busErrors.Inc()
 			return err
 		}
 	}
-	n, err := occupancyScript.Run(ctx, b.rdb, []string{b.chKey(channel, "occ")}, node, flag).Int()
+	n, err := occupancyScript.Run(ctx, b.rdb, []string{b.chKey(channel, "occ")}, node, strconv.Itoa(count)).Int()
 	if err != nil {
 		b.s.m.busErrors.Inc()
 		return err
@@ -486,6 +536,20 @@ func (b *cluster) occupiedChannels(ctx context.Context) ([]string, error) {
 	chans, err := b.rdb.SMembers(ctx, b.occupiedKey()).Result()
 	sort.Strings(chans)
 	return chans, err
+}
+
+// subscriptionCount sums the replicas' subscriber counts of channel.
+func (b *cluster) subscriptionCount(ctx context.Context, channel string) (int, error) {
+	vals, err := b.rdb.HVals(ctx, b.chKey(channel, "occ")).Result()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, v := range vals {
+		k, _ := strconv.Atoi(v)
+		n += k
+	}
+	return n, nil
 }
 
 func (b *cluster) isOccupied(ctx context.Context, channel string) (bool, error) {

@@ -7,6 +7,7 @@ package realtime
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -64,6 +65,9 @@ type Config struct {
 	AllowNonTenantPrivateChannels bool
 	// NodeID names this replica in Redis; a random one by default.
 	NodeID string
+	// FanoutShards is how many workers write a broadcast, each to its share
+	// of the sockets; GOMAXPROCS by default.
+	FanoutShards int
 }
 
 func (c Config) withDefaults() Config {
@@ -105,6 +109,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteBufferMessages == 0 {
 		c.WriteBufferMessages = 256
+	}
+	if c.FanoutShards <= 0 {
+		c.FanoutShards = runtime.GOMAXPROCS(0)
 	}
 	return c
 }

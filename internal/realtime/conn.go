@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -36,15 +38,29 @@ type conn struct {
 	lastSeen atomic.Int64 // unix nanoseconds of the last message in
 	pingSent atomic.Int64 // unix nanoseconds of an unanswered ping, or 0
 
-	wmu     sync.Mutex
-	queue   []outMsg
-	writing bool
-	closing bool // a close frame is queued or written: nothing more goes out
-	dead    bool
+	shard int // fan-out shard
+
+	// The write side (write.go): a ring of frames waiting for the writer,
+	// and the state of the one non-blocking attempt in flight.
+	wmu        sync.Mutex
+	q          [][]byte
+	qh, qn     int
+	writing    bool // a write attempt or the writer goroutine owns the socket
+	closing    bool // a close frame is queued or written: nothing more goes out
+	dead       bool
+	closeTimer *time.Timer
+	raw        syscall.RawConn
+	rawWriteFn func(uintptr) bool
+	rawBuf     []byte
+	rawN       int
+	rawErr     error
 
 	smu     sync.Mutex
 	subs    map[string]*subscription
 	tenants map[int64]int // tenant → number of this socket's subscriptions
+	user    string        // the id this socket signed in as (pusher:signin), or ""
+	// watchlist is the signed-in user_data's watchlist (set with user).
+	watchlist []string
 
 	events bucket // client-event rate, reader goroutine only
 }
@@ -53,13 +69,7 @@ type subscription struct {
 	channel  string
 	presence *presenceData
 	tenant   int64
-}
-
-type outMsg struct {
-	pm        *websocket.PreparedMessage
-	raw       []byte
-	closeCode int
-	closeText string
+	owner    int64 // the user a tenant user channel belongs to, or 0
 }
 
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +112,10 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := &conn{s: s, ws: ws, id: s.newSocketID(), done: make(chan struct{})}
+	c := &conn{s: s, ws: ws, id: s.newSocketID(), done: make(chan struct{}),
+		shard: int(atomic.AddUint32(&s.nextShard, 1) % uint32(len(s.workers))), // #nosec G115 -- len(s.workers) is the shard count, a small positive number set at start
+		raw:   rawConnOf(ws.NetConn())}
+	c.rawWriteFn = c.rawWrite
 	ok, closing := s.addConn(c)
 	if closing {
 		refuse(CodeReconnect, "Server shutting down")
@@ -114,15 +127,21 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	c.lastSeen.Store(s.now().UnixNano())
 	ws.SetReadLimit(int64(s.cfg.MaxMessageBytes))
+	// Control answers go through the socket's own queue, never straight
+	// from the reader, so they cannot cut into a frame being written.
 	ws.SetPingHandler(func(data string) error {
 		c.touch()
-		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeTimeout))
-		if errors.Is(err, websocket.ErrCloseSent) {
-			return nil
-		}
-		return err
+		c.write(wsFrame(websocket.PongMessage, []byte(data)), false)
+		return nil
 	})
 	ws.SetPongHandler(func(string) error { c.touch(); return nil })
+	ws.SetCloseHandler(func(code int, _ string) error {
+		if code == websocket.CloseNoStatusReceived {
+			code = websocket.CloseNormalClosure
+		}
+		c.write(closeFrame(code, ""), true)
+		return nil
+	})
 	c.send(encodeFrame(serverFrame{
 		Event: "pusher:connection_established",
 		Data: jsonStringOf(struct {
@@ -164,6 +183,16 @@ func (c *conn) finish() {
 	ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
 	c.leaveAll(ctx)
 	cancel()
+	if u := c.signedInAs(); u != "" {
+		c.s.removeUser(c, u)
+		ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
+		c.s.syncOnline(ctx, u)
+		cancel()
+		c.smu.Lock()
+		watch := c.watchlist
+		c.smu.Unlock()
+		c.s.watch.remove(c, watch)
+	}
 	c.s.removeConn(c)
 	close(c.done)
 }
@@ -181,11 +210,13 @@ func (c *conn) handle(data []byte) {
 	}
 	switch {
 	case msg.Event == "pusher:ping":
-		c.send(pongFrame)
+		c.sendFrame(pongWire)
 	case msg.Event == "pusher:pong":
 		// touch() has already cleared the pending ping.
 	case msg.Event == "pusher:subscribe":
 		c.subscribe(msg.Data)
+	case msg.Event == "pusher:signin":
+		c.signin(msg.Data)
 	case msg.Event == "pusher:unsubscribe":
 		d, err := parseSubscribeData(msg.Data)
 		if err != nil {
@@ -221,19 +252,25 @@ func (c *conn) subscribe(raw json.RawMessage) {
 		c.refuse(CodeReconnect, "Invalid message format")
 		return
 	}
-	if !ValidChannelName(d.Channel) {
+	sub := &subscription{channel: d.Channel}
+	kind := kindOf(d.Channel)
+	if uid, ok := serverToUser(d.Channel); ok {
+		// The signature was pusher:signin's; the channel is that user's.
+		if c.signedInAs() != uid {
+			c.subscriptionRefused(d.Channel, http.StatusForbidden, CodeUnauthorized, "Sign in as this user first (pusher:signin)")
+			return
+		}
+	} else if !ValidChannelName(d.Channel) {
 		c.subscriptionRefused(d.Channel, http.StatusBadRequest, CodeUnauthorized, "Invalid channel name")
 		return
 	}
-	sub := &subscription{channel: d.Channel}
-	kind := kindOf(d.Channel)
 	if kind != kindPublic {
 		tc, terr := ParseTenantChannel(d.Channel)
 		if terr != nil && !s.cfg.AllowNonTenantPrivateChannels {
 			c.subscriptionRefused(d.Channel, http.StatusForbidden, CodeUnauthorized, "Channel is not tenant-scoped")
 			return
 		}
-		sub.tenant = tc.TenantID
+		sub.tenant, sub.owner = tc.TenantID, tc.UserID
 		data := ""
 		if kind == kindPresence {
 			data = d.ChannelData
@@ -297,6 +334,138 @@ func (c *conn) subscribe(raw json.RawMessage) {
 		s.bus.markDirty(d.Channel)
 	}
 	c.sendSubscribed(sub, members)
+	if isCache(d.Channel) {
+		c.sendCached(ctx, d.Channel)
+	}
+}
+
+// sendCached gives a new subscriber of a cache channel its last event, or
+// pusher:cache_miss (and the cache_miss webhook) when there is none.
+func (c *conn) sendCached(ctx context.Context, channel string) {
+	s := c.s
+	payload, ok, err := s.bus.cached(ctx, channel)
+	if err != nil {
+		s.log.Error("realtime cache read", "channel", channel, "err", err)
+	}
+	if ok {
+		c.send(payload)
+		return
+	}
+	c.send(encodeFrame(serverFrame{Event: "pusher:cache_miss", Channel: channel}))
+	s.hooks.emit(WebhookEvent{Name: HookCacheMiss, Channel: channel})
+}
+
+func (c *conn) signedInAs() string {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return c.user
+}
+
+// signin handles pusher:signin: the user authentication endpoint signed
+// "<socket id>::user::<user_data>", and user_data names the user. A signed-in
+// socket may subscribe to "#server-to-user-<id>" and is closed by
+// terminate_connections for that user.
+func (c *conn) signin(raw json.RawMessage) {
+	s := c.s
+	var d struct {
+		Auth     string `json:"auth"`
+		UserData string `json:"user_data"`
+	}
+	if len(raw) > 0 && raw[0] == '"' {
+		var str string
+		if json.Unmarshal(raw, &str) == nil {
+			raw = json.RawMessage(str)
+		}
+	}
+	if err := json.Unmarshal(raw, &d); err != nil || d.Auth == "" || d.UserData == "" {
+		c.refuse(CodeReconnect, "Invalid signin message: auth and user_data are required")
+		return
+	}
+	if !sign.VerifyUserAuth(d.Auth, s.cfg.AppKey, s.cfg.AppSecret, c.id, d.UserData) {
+		c.refuse(CodeUnauthorized, "Invalid signature")
+		return
+	}
+	var u struct {
+		ID        json.RawMessage `json:"id"`
+		Watchlist json.RawMessage `json:"watchlist"`
+	}
+	var id string
+	if err := json.Unmarshal([]byte(d.UserData), &u); err != nil || json.Unmarshal(u.ID, &id) != nil || !ValidUserID(id) {
+		c.refuse(CodeUnauthorized, "user_data must be a JSON object with a string id")
+		return
+	}
+	var watch []string
+	if len(u.Watchlist) > 0 && string(u.Watchlist) != "null" {
+		if json.Unmarshal(u.Watchlist, &watch) != nil || len(watch) > maxWatchlist || !allValidUserIDs(watch) {
+			c.refuse(CodeUnauthorized, fmt.Sprintf("user_data.watchlist must be a list of at most %d user ids", maxWatchlist))
+			return
+		}
+	}
+	c.smu.Lock()
+	prev := c.user
+	if prev == "" {
+		c.user = id
+		c.watchlist = watch
+	}
+	c.smu.Unlock()
+	if prev != "" && prev != id {
+		c.refuse(CodeUnauthorized, "This connection is signed in as another user")
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, redisTimeout)
+	defer cancel()
+	if prev == "" {
+		s.addUser(c, id)
+		s.syncOnline(ctx, id)
+		s.watch.add(c, watch)
+	}
+	c.send(encodeFrame(serverFrame{Event: "pusher:signin_success",
+		Data: jsonStringOf(struct {
+			UserData string `json:"user_data"`
+		}{d.UserData})}))
+	if prev == "" && len(watch) > 0 {
+		online, err := s.bus.onlineOf(ctx, watch)
+		if err != nil {
+			s.log.Error("realtime watchlist", "user_id", id, "err", err)
+		} else if len(online) > 0 {
+			c.send(watchlistFrame("online", online))
+		}
+	}
+}
+
+func allValidUserIDs(ids []string) bool {
+	for _, id := range ids {
+		if !ValidUserID(id) {
+			return false
+		}
+	}
+	return true
+}
+
+// inTenant reports whether the socket holds a channel of tenant t.
+func (c *conn) inTenant(t int64) bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return c.tenants[t] > 0
+}
+
+// belongsTo reports whether the socket acts for user id: signed in as it,
+// a presence member with it, or subscribed to its tenant user channel.
+func (c *conn) belongsTo(id string) bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if c.user == id {
+		return true
+	}
+	for _, sub := range c.subs {
+		if sub.presence != nil && sub.presence.UserID == id {
+			return true
+		}
+		if sub.owner != 0 && strconv.FormatInt(sub.owner, 10) == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *conn) sendSubscribed(sub *subscription, members *presenceList) {
@@ -397,6 +566,12 @@ func (c *conn) clientEvent(msg ClientMessage) {
 		c.refuse(CodeClientEventRefused, "Client events are only allowed on private and presence channels")
 		return
 	}
+	if isEncrypted(msg.Channel) {
+		// The server cannot check what it cannot read, and clients hold no
+		// way to encrypt for each other here: as Pusher, refuse.
+		c.refuse(CodeClientEventRefused, "Client events are not allowed on encrypted channels")
+		return
+	}
 	c.smu.Lock()
 	sub := c.subs[msg.Channel]
 	c.smu.Unlock()
@@ -419,91 +594,9 @@ func (c *conn) clientEvent(msg ClientMessage) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, redisTimeout)
 	defer cancel()
-	if err := s.publish(ctx, msg.Channel, c.id, encodeFrame(f)); err != nil {
+	if err := s.publishEvent(ctx, msg.Channel, c.id, encodeFrame(f)); err != nil {
 		s.log.Error("realtime publish client event", "channel", msg.Channel, "err", err)
 	}
 	s.hooks.emit(WebhookEvent{Name: HookClientEvent, Channel: msg.Channel, Event: msg.Event,
 		Data: string(msg.Data), SocketID: c.id, UserID: f.UserID})
-}
-
-// send queues one frame for this socket alone.
-func (c *conn) send(frame []byte) {
-	c.enqueue(outMsg{raw: frame})
-}
-
-// enqueue adds m to the write queue and starts the writer if it is idle. A
-// socket whose queue is full is too slow to keep: it is dropped.
-func (c *conn) enqueue(m outMsg) {
-	c.wmu.Lock()
-	if c.closing || c.dead {
-		c.wmu.Unlock()
-		return
-	}
-	if m.closeCode != 0 {
-		c.closing = true
-	} else if len(c.queue) >= c.s.cfg.WriteBufferMessages {
-		c.wmu.Unlock()
-		c.s.m.refusals.WithLabelValues(strconv.Itoa(CodeOverCapacity)).Inc()
-		c.s.log.Warn("realtime socket too slow, dropped", "socket_id", c.id)
-		c.kill()
-		return
-	}
-	c.queue = append(c.queue, m)
-	start := !c.writing
-	c.writing = true
-	c.wmu.Unlock()
-	if start {
-		go c.flush()
-	}
-}
-
-func (c *conn) flush() {
-	var batch []outMsg
-	for {
-		c.wmu.Lock()
-		if len(c.queue) == 0 || c.dead {
-			c.writing = false
-			c.queue = nil
-			c.wmu.Unlock()
-			return
-		}
-		batch, c.queue = c.queue, batch[:0]
-		c.wmu.Unlock()
-		for i, m := range batch {
-			_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
-			var err error
-			switch {
-			case m.closeCode != 0:
-				err = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(m.closeCode, m.closeText))
-				time.AfterFunc(closeGrace, c.kill)
-			case m.pm != nil:
-				err = c.ws.WritePreparedMessage(m.pm)
-			default:
-				err = c.ws.WriteMessage(websocket.TextMessage, m.raw)
-			}
-			batch[i] = outMsg{}
-			if err != nil {
-				c.kill()
-				continue
-			}
-			if m.closeCode == 0 {
-				c.s.m.messagesOut.Inc()
-			}
-		}
-	}
-}
-
-// closeWith queues a close frame with a Pusher code after what is queued;
-// the socket is cut if the client does not answer within closeGrace.
-func (c *conn) closeWith(code int, text string) {
-	c.s.m.refusals.WithLabelValues(strconv.Itoa(code)).Inc()
-	c.enqueue(outMsg{closeCode: code, closeText: text})
-}
-
-// kill cuts the TCP connection; the reader then finishes.
-func (c *conn) kill() {
-	c.wmu.Lock()
-	c.dead = true
-	c.wmu.Unlock()
-	_ = c.ws.NetConn().Close()
 }

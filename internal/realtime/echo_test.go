@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/palisade-hq/palisade/internal/testenv/skiplog"
 )
 
 // nodeClients returns the folder with pusher-js and laravel-echo, skipping
@@ -26,6 +28,7 @@ func nodeClients(t *testing.T) (node, dir string) {
 		if requireServices() {
 			t.Fatal("PALISADE_TEST_REQUIRE_SERVICES=1 but PALISADE_TEST_NODE_MODULES is not set (scripts/install-node-clients.sh makes one)")
 		}
+		skiplog.Note(t, "skipped", "pusher-js/laravel-echo", "PALISADE_TEST_NODE_MODULES")
 		t.Skip("PALISADE_TEST_NODE_MODULES not set: the pusher-js/laravel-echo test is skipped")
 	}
 	node, err := exec.LookPath("node")

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/realtime/sign"
 )
 
@@ -43,10 +44,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
-		s.log.Error("realtime api", "path", r.URL.Path, "err", err)
+		s.log.Error("realtime api", "path", httpx.LogPath(r.URL.Path), "err", err)
 		ae = apiErr(http.StatusInternalServerError, "internal error")
 	} else if ae.status == http.StatusUnauthorized || ae.status == http.StatusForbidden {
-		s.log.Warn("realtime api refused", "path", r.URL.Path, "status", ae.status, "reason", ae.msg)
+		s.log.Warn("realtime api refused", "path", httpx.LogPath(r.URL.Path), "status", ae.status, "reason", ae.msg)
 	}
 	writeJSON(w, ae.status, map[string]string{"error": ae.msg})
 }
@@ -91,8 +92,12 @@ func (s *Server) authenticate(r *http.Request) ([]byte, error) {
 			return nil, apiErr(http.StatusUnauthorized, "body_md5 does not match the body")
 		}
 	}
-	want := sign.Request(s.cfg.AppSecret, r.Method, r.URL.Path, q)
-	if !sign.Equal(q.Get("auth_signature"), want) {
+	// Clients sign the path as they send it (the Node SDK leaves a
+	// channel or user id as given, others percent-encode it), so the path
+	// as received is checked, then its decoded form.
+	got := q.Get("auth_signature")
+	if !sign.Equal(got, sign.Request(s.cfg.AppSecret, r.Method, r.URL.EscapedPath(), q)) &&
+		!sign.Equal(got, sign.Request(s.cfg.AppSecret, r.Method, r.URL.Path, q)) {
 		return nil, apiErr(http.StatusUnauthorized, "invalid auth_signature")
 	}
 	return body, nil
@@ -106,6 +111,9 @@ type apiEvent struct {
 	Channels []string        `json:"channels"`
 	Channel  string          `json:"channel"`
 	SocketID string          `json:"socket_id"`
+	// Info asks for channel attributes in the answer:
+	// "subscription_count", "user_count" (comma-separated).
+	Info string `json:"info"`
 }
 
 func (s *Server) checkEvent(ev *apiEvent) (string, error) {
@@ -122,9 +130,15 @@ func (s *Server) checkEvent(ev *apiEvent) (string, error) {
 		return "", apiErr(http.StatusBadRequest, "%d channels, at most %d per event", len(ev.Channels), maxEventChannels)
 	}
 	for _, ch := range ev.Channels {
-		if !ValidChannelName(ch) {
+		if !validEventChannel(ch) {
 			return "", apiErr(http.StatusBadRequest, "invalid channel name %q", ch)
 		}
+		if isEncrypted(ch) && len(ev.Channels) > 1 {
+			return "", apiErr(http.StatusBadRequest, "an event to an encrypted channel (%q) must name that channel alone: its data is encrypted for it", ch)
+		}
+	}
+	if _, err := parseInfo(ev.Info); err != nil {
+		return "", err
 	}
 	if ev.SocketID != "" && !ValidSocketID(ev.SocketID) {
 		return "", apiErr(http.StatusBadRequest, "invalid socket_id %q", ev.SocketID)
@@ -145,7 +159,7 @@ func (s *Server) checkEvent(ev *apiEvent) (string, error) {
 
 func (s *Server) trigger(ctx context.Context, ev apiEvent, data string) error {
 	for _, ch := range ev.Channels {
-		if err := s.publish(ctx, ch, ev.SocketID, eventFrame(ch, ev.Name, data)); err != nil {
+		if err := s.publishEvent(ctx, ch, ev.SocketID, eventFrame(ch, ev.Name, data)); err != nil {
 			return err
 		}
 	}
@@ -172,7 +186,68 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	info, _ := parseInfo(ev.Info)
+	if info.empty() {
+		writeJSON(w, http.StatusOK, struct{}{})
+		return
+	}
+	out := make(map[string]map[string]int, len(ev.Channels))
+	for _, ch := range ev.Channels {
+		attrs, err := s.channelAttrs(r.Context(), ch, info)
+		if err != nil {
+			s.writeAPIError(w, r, err)
+			return
+		}
+		out[ch] = attrs
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"channels": out})
+}
+
+// infoAttrs is a parsed "info" parameter.
+type infoAttrs struct {
+	subscriptionCount, userCount bool
+}
+
+func (i infoAttrs) empty() bool { return !i.subscriptionCount && !i.userCount }
+
+func parseInfo(v string) (infoAttrs, error) {
+	var i infoAttrs
+	if v == "" {
+		return i, nil
+	}
+	for _, a := range strings.Split(v, ",") {
+		switch strings.TrimSpace(a) {
+		case "subscription_count":
+			i.subscriptionCount = true
+		case "user_count":
+			i.userCount = true
+		case "":
+		default:
+			return i, apiErr(http.StatusBadRequest, "unknown info attribute %q: subscription_count and user_count are known", truncate(a, 64))
+		}
+	}
+	return i, nil
+}
+
+// channelAttrs counts what info asks for; user_count only exists for
+// presence channels.
+func (s *Server) channelAttrs(ctx context.Context, ch string, info infoAttrs) (map[string]int, error) {
+	attrs := map[string]int{}
+	if info.subscriptionCount {
+		n, err := s.bus.subscriptionCount(ctx, ch)
+		if err != nil {
+			return nil, err
+		}
+		attrs["subscription_count"] = n
+	}
+	if info.userCount && kindOf(ch) == kindPresence {
+		l, err := s.bus.presenceMembers(ctx, ch)
+		if err != nil {
+			return nil, err
+		}
+		attrs["user_count"] = l.Count
+	}
+	return attrs, nil
 }
 
 func (s *Server) serveBatchEvents(w http.ResponseWriter, r *http.Request) {
@@ -205,7 +280,19 @@ func (s *Server) serveBatchEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string][]struct{}{"batch": make([]struct{}, len(b.Batch))})
+	out := make([]map[string]int, len(b.Batch))
+	for i, ev := range b.Batch {
+		out[i] = map[string]int{}
+		if info, _ := parseInfo(ev.Info); !info.empty() {
+			attrs, err := s.channelAttrs(r.Context(), ev.Channels[0], info)
+			if err != nil {
+				s.writeAPIError(w, r, err)
+				return
+			}
+			out[i] = attrs
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"batch": out})
 }
 
 func (s *Server) serveChannels(w http.ResponseWriter, r *http.Request) {
@@ -213,17 +300,35 @@ func (s *Server) serveChannels(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
+	q := r.URL.Query()
+	prefix := q.Get("filter_by_prefix")
+	info, err := parseInfo(q.Get("info"))
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	if info.userCount && !strings.HasPrefix(prefix, presencePrefix) {
+		s.writeAPIError(w, r, apiErr(http.StatusBadRequest, "info=user_count needs filter_by_prefix=presence-: only presence channels have users"))
+		return
+	}
 	chans, err := s.bus.occupiedChannels(r.Context())
 	if err != nil {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	prefix := r.URL.Query().Get("filter_by_prefix")
-	out := map[string]struct{}{}
+	out := map[string]map[string]int{}
 	for _, ch := range chans {
-		if strings.HasPrefix(ch, prefix) {
-			out[ch] = struct{}{}
+		if !strings.HasPrefix(ch, prefix) || strings.HasPrefix(ch, serverToUserPrefix) {
+			continue
 		}
+		attrs := map[string]int{}
+		if !info.empty() {
+			if attrs, err = s.channelAttrs(r.Context(), ch, info); err != nil {
+				s.writeAPIError(w, r, err)
+				return
+			}
+		}
+		out[ch] = attrs
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"channels": out})
 }
@@ -234,6 +339,15 @@ func (s *Server) serveChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
+	info, err := parseInfo(r.URL.Query().Get("info"))
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	if info.userCount && kindOf(name) != kindPresence {
+		s.writeAPIError(w, r, apiErr(http.StatusBadRequest, "info=user_count is only for presence channels"))
+		return
+	}
 	occ, err := s.bus.isOccupied(r.Context(), name)
 	if err != nil {
 		s.writeAPIError(w, r, err)
@@ -241,14 +355,66 @@ func (s *Server) serveChannel(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := map[string]any{"occupied": occ}
 	if kindOf(name) == kindPresence {
-		l, err := s.bus.presenceMembers(r.Context(), name)
-		if err != nil {
-			s.writeAPIError(w, r, err)
-			return
-		}
-		resp["user_count"] = l.Count
+		info.userCount = true // always given for presence channels, as before
+	}
+	attrs, err := s.channelAttrs(r.Context(), name, info)
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	for k, v := range attrs {
+		resp[k] = v
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// serveConnections is Reverb's connection count over all replicas (the
+// others' as of their last heartbeat).
+func (s *Server) serveConnections(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.authenticate(r); err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"connections": s.Stats().Connections + s.bus.othersApp()})
+}
+
+// serveTerminateTenant closes every socket subscribed to a tenant's
+// channels (Palisade's own call, made when a tenant is suspended).
+func (s *Server) serveTerminateTenant(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.authenticate(r); err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	id, ok := parseID(r.PathValue("tenant"))
+	if !ok {
+		s.writeAPIError(w, r, apiErr(http.StatusBadRequest, "invalid tenant id %q", truncate(r.PathValue("tenant"), 64)))
+		return
+	}
+	if err := s.TerminateTenant(r.Context(), id); err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// serveTerminateUser closes every socket of a user on every replica:
+// signed in as the user, a presence member as the user, or subscribed to
+// the user's tenant user channel.
+func (s *Server) serveTerminateUser(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.authenticate(r); err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	id := r.PathValue("user")
+	if !ValidUserID(id) {
+		s.writeAPIError(w, r, apiErr(http.StatusBadRequest, "invalid user id %q", truncate(id, 64)))
+		return
+	}
+	if err := s.TerminateUser(r.Context(), id); err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 func (s *Server) serveChannelUsers(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,19 +33,17 @@ type Server struct {
 	conns    map[*conn]struct{}
 	channels map[string]*localChannel
 	tenants  map[int64]*tenantState
+	users    map[string]map[*conn]struct{} // signed-in sockets by user id
+	watch    watchers                      // sockets by the users they watch
 	closing  bool
+
+	workers   []*fanWorker
+	nextShard uint32 // round-robin shard of the next socket
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	now    func() time.Time
-}
-
-// localChannel is one channel's subscribers on this replica.
-type localChannel struct {
-	name string
-	mu   sync.RWMutex
-	subs map[*conn]struct{}
 }
 
 // tenantState is what this replica counts for one tenant's limits.
@@ -93,6 +92,7 @@ func NewServer(cfg Config, rdb redis.UniversalClient, log *slog.Logger, reg prom
 		conns:    make(map[*conn]struct{}),
 		channels: make(map[string]*localChannel),
 		tenants:  make(map[int64]*tenantState),
+		users:    make(map[string]map[*conn]struct{}),
 		ctx:      ctx,
 		cancel:   cancel,
 		now:      time.Now,
@@ -112,8 +112,10 @@ func NewServer(cfg Config, rdb redis.UniversalClient, log *slog.Logger, reg prom
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.hooks.run(ctx) }()
 	}
+	s.startFanout()
 	s.bus = newCluster(s, rdb)
 	if err := s.bus.start(ctx); err != nil {
+		s.stopFanout()
 		cancel()
 		return nil, err
 	}
@@ -130,6 +132,9 @@ func NewServer(cfg Config, rdb redis.UniversalClient, log *slog.Logger, reg prom
 //	GET  /apps/{id}/channels        occupied channels
 //	GET  /apps/{id}/channels/{name} one channel's occupancy
 //	GET  /apps/{id}/channels/{name}/users  a presence channel's users
+//	GET  /apps/{id}/connections     open connections over all replicas (Reverb)
+//	POST /apps/{id}/users/{user}/terminate_connections  close a user's sockets
+//	POST /apps/{id}/tenants/{tenant}/terminate_connections  a tenant's (Palisade's own)
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /app/{key}", s.serveWebSocket)
@@ -138,6 +143,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /apps/{id}/channels", s.serveChannels)
 	mux.HandleFunc("GET /apps/{id}/channels/{name}", s.serveChannel)
 	mux.HandleFunc("GET /apps/{id}/channels/{name}/users", s.serveChannelUsers)
+	mux.HandleFunc("GET /apps/{id}/connections", s.serveConnections)
+	mux.HandleFunc("POST /apps/{id}/users/{user}/terminate_connections", s.serveTerminateUser)
+	mux.HandleFunc("POST /apps/{id}/tenants/{tenant}/terminate_connections", s.serveTerminateTenant)
 	return mux
 }
 
@@ -147,9 +155,7 @@ func (s *Server) Stats() Stats {
 	defer s.mu.RUnlock()
 	st := Stats{NodeID: s.cfg.NodeID, Connections: len(s.conns), Channels: len(s.channels)}
 	for _, ch := range s.channels {
-		ch.mu.RLock()
-		st.Subscriptions += len(ch.subs)
-		ch.mu.RUnlock()
+		st.Subscriptions += ch.count
 	}
 	return st
 }
@@ -238,81 +244,131 @@ func (s *Server) removeConn(c *conn) {
 	s.mu.Unlock()
 }
 
-// join adds c to the local channel and reports whether the channel was
-// empty on this replica before.
-func (s *Server) join(c *conn, name string) (first bool) {
-	s.mu.Lock()
-	ch := s.channels[name]
-	if ch == nil {
-		ch = &localChannel{name: name, subs: make(map[*conn]struct{})}
-		s.channels[name] = ch
-		first = true
-	}
-	ch.mu.Lock()
-	if _, dup := ch.subs[c]; !dup {
-		ch.subs[c] = struct{}{}
-		s.m.subscriptions.Inc()
-	}
-	ch.mu.Unlock()
-	s.mu.Unlock()
-	return first
-}
-
-// leave removes c from the local channel and reports whether it is now
-// empty on this replica.
-func (s *Server) leave(c *conn, name string) (last bool) {
+// join adds c to the local channel and reports whether it was added (false:
+// it was subscribed already).
+func (s *Server) join(c *conn, name string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.channels[name]
 	if ch == nil {
+		ch = newLocalChannel(name, len(s.workers))
+		s.channels[name] = ch
+	}
+	if !ch.add(c) {
 		return false
 	}
-	ch.mu.Lock()
-	if _, ok := ch.subs[c]; ok {
-		delete(ch.subs, c)
-		s.m.subscriptions.Dec()
+	ch.count++
+	s.m.subscriptions.Inc()
+	return true
+}
+
+// leave removes c from the local channel and reports whether it was there.
+func (s *Server) leave(c *conn, name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channels[name]
+	if ch == nil || !ch.remove(c) {
+		return false
 	}
-	empty := len(ch.subs) == 0
-	ch.mu.Unlock()
-	if empty {
+	ch.count--
+	s.m.subscriptions.Dec()
+	if ch.count == 0 {
 		delete(s.channels, name)
 	}
-	return empty
+	return true
 }
 
-func (s *Server) localOccupied(name string) bool {
+func (s *Server) addUser(c *conn, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := s.users[id]
+	if set == nil {
+		set = make(map[*conn]struct{})
+		s.users[id] = set
+	}
+	set[c] = struct{}{}
+}
+
+func (s *Server) removeUser(c *conn, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if set := s.users[id]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(s.users, id)
+		}
+	}
+}
+
+// terminateLocal closes this replica's sockets of a user (target is the
+// user id) or of a tenant (target "t:<tenant id>": every socket subscribed
+// to one of its channels). The close code is 4200, so pusher-js reconnects
+// at once and authorises every private channel and sign-in again: a session
+// that still may gets its channels back within a second, a revoked or
+// removed one is refused by the auth endpoints.
+func (s *Server) terminateLocal(target string) {
+	match := func(c *conn) bool { return c.belongsTo(target) }
+	if t, ok := strings.CutPrefix(target, tenantTarget); ok {
+		id, ok := parseID(t)
+		if !ok {
+			return
+		}
+		match = func(c *conn) bool { return c.inTenant(id) }
+	}
+	s.mu.RLock()
+	var victims []*conn
+	for c := range s.conns {
+		if match(c) {
+			victims = append(victims, c)
+		}
+	}
+	s.mu.RUnlock()
+	for _, c := range victims {
+		c.closeWith(CodeReconnect, "Connection terminated by the server")
+	}
+	if len(victims) > 0 {
+		s.log.Info("realtime connections terminated", "target", target, "sockets", len(victims))
+	}
+}
+
+// tenantTarget prefixes a tenant id on the terminate bus channel; ':' never
+// appears in a user id.
+const tenantTarget = "t:"
+
+// TerminateUser closes user id's sockets on every replica.
+func (s *Server) TerminateUser(ctx context.Context, id string) error {
+	return s.bus.publish(ctx, terminateChannel, "", []byte(id), false)
+}
+
+// TerminateTenant closes, on every replica, every socket subscribed to a
+// channel of the tenant.
+func (s *Server) TerminateTenant(ctx context.Context, tenant int64) error {
+	return s.bus.publish(ctx, terminateChannel, "", []byte(tenantTarget+strconv.FormatInt(tenant, 10)), false)
+}
+
+// localCount is the number of this replica's subscribers of channel.
+func (s *Server) localCount(name string) int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.channels[name] != nil
+	if ch := s.channels[name]; ch != nil {
+		return ch.count
+	}
+	return 0
 }
 
-// deliverLocal writes frame to this replica's subscribers of channel, but
-// not to socket except. The frame is prepared once for all of them.
-func (s *Server) deliverLocal(channel, except string, frame []byte) {
-	s.mu.RLock()
-	ch := s.channels[channel]
-	s.mu.RUnlock()
-	if ch == nil {
-		return
-	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
-	if err != nil {
-		return
-	}
-	ch.mu.RLock()
-	for c := range ch.subs {
-		if except != "" && c.id == except {
-			continue
-		}
-		c.enqueue(outMsg{pm: pm})
-	}
-	ch.mu.RUnlock()
+// publish sends payload to every subscriber of channel on every replica,
+// this one included, through the Redis bus only: every replica then sees
+// the messages of a channel in the one order Redis gave them, so a
+// publisher that waits for each answer is seen in its order everywhere,
+// whichever replica it calls.
+func (s *Server) publish(ctx context.Context, channel, except string, payload []byte) error {
+	return s.bus.publish(ctx, channel, except, payload, false)
 }
 
-// publish sends frame to every subscriber of channel on every replica.
-func (s *Server) publish(ctx context.Context, channel, except string, frame []byte) error {
-	s.deliverLocal(channel, except, frame)
-	return s.bus.publish(ctx, channel, except, frame)
+// publishEvent publishes an application event (HTTP API or client event);
+// on a cache channel it also becomes the channel's cached last event.
+func (s *Server) publishEvent(ctx context.Context, channel, except string, payload []byte) error {
+	return s.bus.publish(ctx, channel, except, payload, isCache(channel))
 }
 
 // sweep pings silent sockets and closes those that miss the pong.
@@ -346,7 +402,7 @@ func (s *Server) sweep(ctx context.Context) {
 			}
 			if now-c.lastSeen.Load() > idle {
 				c.pingSent.Store(now)
-				c.send(pingFrame)
+				c.sendFrame(pingWire)
 			}
 		}
 		clear(batch)
@@ -356,6 +412,8 @@ func (s *Server) sweep(ctx context.Context) {
 var (
 	pingFrame = encodeFrame(serverFrame{Event: "pusher:ping", Data: jsonString("{}")})
 	pongFrame = encodeFrame(serverFrame{Event: "pusher:pong", Data: jsonString("{}")})
+	pingWire  = textFrame(pingFrame)
+	pongWire  = textFrame(pongFrame)
 )
 
 // bucket is a token bucket: rate tokens per second, burst rate.

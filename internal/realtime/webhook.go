@@ -20,6 +20,7 @@ const (
 	HookMemberAdded     = "member_added"
 	HookMemberRemoved   = "member_removed"
 	HookClientEvent     = "client_event"
+	HookCacheMiss       = "cache_miss"
 )
 
 // WebhookEvent is one event of a webhook body, in the protocol's JSON form.

@@ -108,6 +108,27 @@ func (c *Client) TriggerBatch(ctx context.Context, events []Event) error {
 	return c.post(ctx, "/apps/"+c.appID+"/batch_events", body)
 }
 
+// TerminateUserConnections closes every socket of user userID on every
+// replica (the Pusher API's terminate_connections): those signed in as the
+// user, presence members as the user, and subscribers of the user's tenant
+// user channel. They reconnect at once and must authorise again, which a
+// removed member or a revoked session cannot.
+func (c *Client) TerminateUserConnections(ctx context.Context, userID string) error {
+	if userID == "" || strings.ContainsAny(userID, "/?#% ") {
+		return fmt.Errorf("realtime terminate: invalid user id %q", userID)
+	}
+	return c.post(ctx, "/apps/"+c.appID+"/users/"+userID+"/terminate_connections", []byte("{}"))
+}
+
+// TerminateTenantConnections closes every socket subscribed to a channel of
+// the tenant (Palisade's own endpoint; Pusher has none).
+func (c *Client) TerminateTenantConnections(ctx context.Context, tenantID int64) error {
+	if tenantID <= 0 {
+		return fmt.Errorf("realtime terminate: invalid tenant id %d", tenantID)
+	}
+	return c.post(ctx, "/apps/"+c.appID+"/tenants/"+strconv.FormatInt(tenantID, 10)+"/terminate_connections", []byte("{}"))
+}
+
 func encodeData(data any) (string, error) {
 	switch v := data.(type) {
 	case string:

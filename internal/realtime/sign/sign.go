@@ -88,3 +88,15 @@ func Request(secret, method, path string, params url.Values) string {
 func Webhook(secret string, body []byte) string {
 	return HMAC(secret, string(body))
 }
+
+// UserAuth returns the "auth" field of a pusher:signin message:
+// "<key>:<hex hmac of socketID::user::userData>", userData being the exact
+// JSON text the client sends beside it.
+func UserAuth(key, secret, socketID, userData string) string {
+	return key + ":" + HMAC(secret, socketID+"::user::"+userData)
+}
+
+// VerifyUserAuth reports whether auth is UserAuth's signature for these values.
+func VerifyUserAuth(auth, key, secret, socketID, userData string) bool {
+	return Equal(auth, UserAuth(key, secret, socketID, userData))
+}
