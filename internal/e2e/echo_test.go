@@ -25,7 +25,7 @@ func nodeClients(t *testing.T) (node, dir string) {
 	t.Helper()
 	dir = os.Getenv("PALISADE_TEST_NODE_MODULES")
 	if dir == "" {
-		testenv.Missing(t, "pusher-js and laravel-echo", "PALISADE_TEST_NODE_MODULES")
+		testenv.Missing(t, "pusher-js/laravel-echo", "PALISADE_TEST_NODE_MODULES")
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {

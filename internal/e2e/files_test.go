@@ -77,6 +77,10 @@ func TestBrowserFileUploadScanDownload(t *testing.T) {
 	if n := step(t, ctx, "download disabled", chromedp.Evaluate[int](`document.querySelectorAll('#files tbody tr:first-child a.download').length`)); n != 0 {
 		t.Fatal("a download link is offered before the scan")
 	}
+	// The fresh row has its Delete at once, as a reloaded page would.
+	if n := step(t, ctx, "delete offered", chromedp.Evaluate[int](`[...document.querySelectorAll('#files tbody tr:first-child form[action$="/delete"] button')].filter(b => b.textContent === "Delete").length`)); n != 1 {
+		t.Fatal("the freshly uploaded row has no Delete")
+	}
 
 	// clamd returns; the scheduler's periodic rescan picks the file up.
 	startClamd()

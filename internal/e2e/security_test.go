@@ -83,14 +83,14 @@ func TestSecurityPasskeyTokenSessions(t *testing.T) {
 	res.Body.Close()
 	step(t, ctx, "open security", chromedp.Navigate(acme("/security")))
 	rows := textOf(t, ctx, "#sessions")
-	if !strings.Contains(rows, "Go-http-client") || !strings.Contains(rows, "this session") {
+	if !strings.Contains(rows, "Go program") || !strings.Contains(rows, "this session") {
 		t.Fatalf("sessions listed: %q", rows)
 	}
-	clickTo(t, ctx, `//table[@id="sessions"]//tr[td[1][contains(., "Go-http-client")]]//button`, "/security")
+	clickTo(t, ctx, `//table[@id="sessions"]//tr[td[1][contains(., "Go program")]]//button`, "/security")
 	if got := textOf(t, ctx, ".flash"); !strings.Contains(got, "logged out") {
 		t.Fatalf("after ending the other session: %q", got)
 	}
-	if got := textOf(t, ctx, "#sessions"); strings.Contains(got, "Go-http-client") {
+	if got := textOf(t, ctx, "#sessions"); strings.Contains(got, "Go program") {
 		t.Fatalf("the ended session is still listed: %q", got)
 	}
 	res, err = other.Get(acme("/security"))
@@ -177,7 +177,10 @@ func TestSecurityPasskeyTokenSessions(t *testing.T) {
 	if got := textOf(t, ctx, "#tokens"); !strings.Contains(got, "e2e script") || strings.Contains(got, secret) {
 		t.Fatalf("token list: %q", got)
 	}
-	clickTo(t, ctx, `//tr[td[contains(., "e2e script")]]//button`, "/security")
+	// Revoking asks first, in a dialog.
+	step(t, ctx, "click Revoke", chromedp.Click(`//tr[td[contains(., "e2e script")]]//button`))
+	step(t, ctx, "confirm dialog", chromedp.WaitVisible("#confirm-dialog-yes"))
+	clickTo(t, ctx, "#confirm-dialog-yes", "/security")
 	if got := textOf(t, ctx, ".flash"); !strings.Contains(got, "revoked") {
 		t.Fatalf("after revoking: %q", got)
 	}

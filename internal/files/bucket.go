@@ -3,10 +3,13 @@ package files
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -29,7 +32,14 @@ const (
 // matches an untagged object too (the key is absent, so it is "not
 // equal"), so an object nobody scanned is denied. The roles that scan must
 // read untagged objects, so they are exempt from that one statement.
-func Policy(bucket string, exemptRoleARNs []string) ([]byte, error) {
+//
+// The tag is the verdict, so only the taggers (the scanner) may write
+// object tags at all: PutObjectTagging replaces the whole set, so any tag
+// write by another principal could set ScanStatus=Clean or drop
+// Quarantine. Nobody may upload (or copy) an object that already carries
+// a scan tag (x-amz-tagging on PutObject): a verdict is never uploaded.
+// An empty taggers list means the exempt roles.
+func Policy(bucket string, exemptRoleARNs, taggerRoleARNs []string) ([]byte, error) {
 	arn := "arn:aws:s3:::" + bucket
 	deny := map[string]any{
 		"Sid":       "DenyReadUnlessScannedClean",
@@ -44,6 +54,19 @@ func Policy(bucket string, exemptRoleARNs []string) ([]byte, error) {
 	if len(exemptRoleARNs) > 0 {
 		deny["Condition"].(map[string]any)["ArnNotEquals"] = map[string]any{"aws:PrincipalArn": exemptRoleARNs}
 	}
+	if len(taggerRoleARNs) == 0 {
+		taggerRoleARNs = exemptRoleARNs
+	}
+	tagWrites := map[string]any{
+		"Sid":       "DenyTagWritesExceptScanner",
+		"Effect":    "Deny",
+		"Principal": "*",
+		"Action":    TagWriteActions,
+		"Resource":  arn + "/*",
+	}
+	if len(taggerRoleARNs) > 0 {
+		tagWrites["Condition"] = map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": taggerRoleARNs}}
+	}
 	doc := map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []any{
@@ -56,10 +79,22 @@ func Policy(bucket string, exemptRoleARNs []string) ([]byte, error) {
 				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 			},
 			deny,
+			tagWrites,
+			map[string]any{
+				"Sid":       "DenyUploadWithScanTags",
+				"Effect":    "Deny",
+				"Principal": "*",
+				"Action":    "s3:PutObject",
+				"Resource":  arn + "/*",
+				"Condition": map[string]any{"ForAnyValue:StringEquals": map[string]any{"s3:RequestObjectTagKeys": []string{scan.TagKey, scan.QuarantineKey}}},
+			},
 		},
 	}
 	return json.Marshal(doc)
 }
+
+// TagWriteActions are the object-tag writes only the scanner may make.
+var TagWriteActions = []string{"s3:PutObjectTagging", "s3:PutObjectVersionTagging", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"}
 
 // Provisioner creates and checks tenant buckets.
 type Provisioner struct {
@@ -75,14 +110,16 @@ type Provisioner struct {
 func (p *Provisioner) Provision(ctx context.Context, tenantID int64) (bucket string, warnings []string, err error) {
 	bucket = p.Settings.BucketName(tenantID)
 	b := aws.String(bucket)
+	var unenforced []string
 	step := func(what string, err error) error {
 		if err == nil {
 			return nil
 		}
 		if !p.Settings.AWS() && (unsupported(err) || what == "bucket policy" || what == "event notifications" || what == "ownership controls" || what == "lifecycle") {
 			w := fmt.Sprintf("%s: the S3 server refused it (%s); not enforced by this server", what, errorCode(err))
-			p.Log.WarnContext(ctx, "bucket setting not supported by this S3 server", "bucket", bucket, "setting", what, "err", err)
+			p.Log.DebugContext(ctx, "bucket setting not supported by this S3 server", "bucket", bucket, "setting", what, "err", err)
 			warnings = append(warnings, w)
+			unenforced = append(unenforced, what)
 			return nil
 		}
 		return fmt.Errorf("bucket %s: %s: %w", bucket, what, err)
@@ -91,10 +128,8 @@ func (p *Provisioner) Provision(ctx context.Context, tenantID int64) (bucket str
 	if p.Settings.AWS() && p.Settings.Region != "us-east-1" {
 		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(p.Settings.Region)}
 	}
-	if _, err := p.S3.CreateBucket(ctx, in); err != nil {
-		if c := errorCode(err); c != "BucketAlreadyOwnedByYou" && c != "BucketAlreadyExists" {
-			return bucket, nil, fmt.Errorf("create bucket %s: %w", bucket, err)
-		}
+	if err := p.create(ctx, in, tenantID); err != nil {
+		return bucket, nil, err
 	}
 	_, err = p.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: b,
 		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
@@ -129,7 +164,7 @@ func (p *Provisioner) Provision(ctx context.Context, tenantID int64) (bucket str
 			return bucket, warnings, err
 		}
 	}
-	policy, err := Policy(bucket, p.Settings.ExemptRoleARNs)
+	policy, err := Policy(bucket, p.Settings.ExemptRoleARNs, p.Settings.TaggerRoleARNs)
 	if err != nil {
 		return bucket, warnings, err
 	}
@@ -142,8 +177,73 @@ func (p *Provisioner) Provision(ctx context.Context, tenantID int64) (bucket str
 	if err = step("event notifications", err); err != nil {
 		return bucket, warnings, err
 	}
-	p.Log.InfoContext(ctx, "tenant bucket provisioned", "tenant_id", tenantID, "bucket", bucket, "warnings", len(warnings))
+	// One line per bucket, not one per refused setting (dev's store refuses five).
+	if len(unenforced) > 0 {
+		p.Log.WarnContext(ctx, "tenant bucket provisioned; this S3 server does not enforce some settings", "tenant_id", tenantID, "bucket", bucket,
+			"not_enforced", strings.Join(unenforced, ", "))
+	} else {
+		p.Log.InfoContext(ctx, "tenant bucket provisioned", "tenant_id", tenantID, "bucket", bucket)
+	}
 	return bucket, warnings, nil
+}
+
+// TenantTagKey is the bucket tag provisioning writes on a bucket it
+// created; a bucket of this account under the tenant's name without it
+// (or with another tenant's id) is not adopted.
+const TenantTagKey = "palisade:tenant-id"
+
+// ErrBucketNotOurs is a tenant bucket name taken by someone else: another
+// account (BucketAlreadyExists: names are predictable, so squatting one is
+// cheap) or a bucket of this account that provisioning did not create.
+var ErrBucketNotOurs = errors.New("tenant bucket name is taken by a bucket that is not this tenant's")
+
+// create creates the bucket and tags it with the tenant, or adopts it when
+// it is already ours: BucketAlreadyOwnedByYou with our tenant tag.
+func (p *Provisioner) create(ctx context.Context, in *s3.CreateBucketInput, tenantID int64) error {
+	bucket := aws.ToString(in.Bucket)
+	want := strconv.FormatInt(tenantID, 10)
+	_, err := p.S3.CreateBucket(ctx, in)
+	switch c := errorCode(err); {
+	case err == nil:
+		_, terr := p.S3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: in.Bucket,
+			Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String(TenantTagKey), Value: aws.String(want)}}}})
+		if terr != nil {
+			// Untagged, the next run would refuse the bucket as not ours:
+			// remove the empty bucket and let the retry create it again.
+			if _, derr := p.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: in.Bucket}); derr != nil {
+				p.Log.ErrorContext(ctx, "untagged new tenant bucket could not be removed", "bucket", bucket, "err", derr)
+			}
+			return fmt.Errorf("bucket %s: tenant tag: %w", bucket, terr)
+		}
+		return nil
+	case c == "BucketAlreadyOwnedByYou":
+		// Another provisioner (a second replica, a retried job) may have
+		// created it a moment ago and not yet tagged it: an untagged bucket
+		// is given a short while to get its tag before it is refused.
+		var got string
+		for try := 0; ; try++ {
+			var terr error
+			if got, terr = p.bucketTenantTag(ctx, in.Bucket); terr != nil {
+				return fmt.Errorf("bucket %s exists in this account; its tags cannot be read: %w", bucket, terr)
+			}
+			if got != "" || try == untaggedBucketPolls {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(untaggedBucketPoll):
+			}
+		}
+		if got != want {
+			return fmt.Errorf("bucket %s exists in this account with %s=%q, not %q: %w", bucket, TenantTagKey, got, want, ErrBucketNotOurs)
+		}
+		return nil
+	case c == "BucketAlreadyExists":
+		return fmt.Errorf("bucket %s belongs to another account (BucketAlreadyExists): %w", bucket, ErrBucketNotOurs)
+	default:
+		return fmt.Errorf("create bucket %s: %w", bucket, err)
+	}
 }
 
 func (p *Provisioner) encryptionRule() types.ServerSideEncryptionRule {
@@ -228,7 +328,7 @@ func (p *Provisioner) Audit(ctx context.Context, bucket string) ([]Finding, erro
 	}
 	if pol, err := p.S3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); err != nil {
 		failed("bucket policy", err)
-	} else if want, _ := Policy(bucket, p.Settings.ExemptRoleARNs); !sameJSON(aws.ToString(pol.Policy), string(want)) {
+	} else if want, _ := Policy(bucket, p.Settings.ExemptRoleARNs, p.Settings.TaggerRoleARNs); !sameJSON(aws.ToString(pol.Policy), string(want)) {
 		add("bucket policy", "differs from the TLS-only, deny-unless-Clean policy")
 	}
 	if n, err := p.S3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: b}); err != nil {
@@ -271,4 +371,27 @@ func firstLine(err error) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// How long an untagged bucket of this account is watched for a concurrent
+// provisioner's tag: creation and tagging are two calls, milliseconds apart.
+const (
+	untaggedBucketPolls = 15
+	untaggedBucketPoll  = 200 * time.Millisecond
+)
+
+// bucketTenantTag reads a bucket's palisade:tenant-id tag ("" if none).
+func (p *Provisioner) bucketTenantTag(ctx context.Context, bucket *string) (string, error) {
+	tags, err := p.S3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: bucket})
+	if err != nil && errorCode(err) != "NoSuchTagSet" {
+		return "", err
+	}
+	if tags != nil {
+		for _, t := range tags.TagSet {
+			if aws.ToString(t.Key) == TenantTagKey {
+				return aws.ToString(t.Value), nil
+			}
+		}
+	}
+	return "", nil
 }

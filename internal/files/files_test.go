@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,7 +30,7 @@ func TestPolicyDocument(t *testing.T) {
 	got, err := files.Policy("palisade-production-tenant-42", []string{
 		"arn:aws:iam::123456789012:role/palisade-production-scanner-scan",
 		"arn:aws:iam::123456789012:role/palisade-production-worker",
-	})
+	}, []string{"arn:aws:iam::123456789012:role/palisade-production-scanner-scan"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +57,22 @@ func TestPolicyDocument(t *testing.T) {
       "Principal": "*",
       "Resource": "arn:aws:s3:::palisade-production-tenant-42/*",
       "Sid": "DenyReadUnlessScannedClean"
+    },
+    {
+      "Action": ["s3:PutObjectTagging", "s3:PutObjectVersionTagging", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"],
+      "Condition": {"ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:role/palisade-production-scanner-scan"]}},
+      "Effect": "Deny",
+      "Principal": "*",
+      "Resource": "arn:aws:s3:::palisade-production-tenant-42/*",
+      "Sid": "DenyTagWritesExceptScanner"
+    },
+    {
+      "Action": "s3:PutObject",
+      "Condition": {"ForAnyValue:StringEquals": {"s3:RequestObjectTagKeys": ["ScanStatus", "Quarantine"]}},
+      "Effect": "Deny",
+      "Principal": "*",
+      "Resource": "arn:aws:s3:::palisade-production-tenant-42/*",
+      "Sid": "DenyUploadWithScanTags"
     }
   ],
   "Version": "2012-10-17"
@@ -63,7 +85,7 @@ func TestPolicyDocument(t *testing.T) {
 		t.Fatalf("policy:\n got %s\nwant %s", got, compact.String())
 	}
 	// Without exempt roles the deny has no exemption at all (fail closed).
-	bare, _ := files.Policy("b", nil)
+	bare, _ := files.Policy("b", nil, nil)
 	if strings.Contains(string(bare), "ArnNotEquals") || !strings.Contains(string(bare), `"StringNotEquals":{"s3:ExistingObjectTag/ScanStatus":"Clean"}`) {
 		t.Fatalf("policy without exemptions: %s", bare)
 	}
@@ -262,5 +284,144 @@ func TestDeleteTenantData(t *testing.T) {
 	}
 	if err := svc.DeleteTenantData(ctx, 5); err != nil {
 		t.Fatalf("second delete: %v", err)
+	}
+}
+
+// Bucket names are predictable, so a name taken by another owner is an
+// error, never adopted; a bucket of our own is adopted only with the
+// tenant tag provisioning writes. versitygw's root user stands in for the
+// other account.
+func TestProvisionRefusesBucketsNotOurs(t *testing.T) {
+	ctx := context.Background()
+	s, c := clients(t)
+	p := &files.Provisioner{S3: c.S3, Settings: s, Log: testenv.Logger(t)}
+
+	rootS := s
+	rootS.AccessKey, rootS.SecretKey = "palisaderoot", "palisaderootsecret"
+	root, err := files.NewClients(ctx, rootS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	squatted := s.BucketName(1)
+	if _, err := root.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &squatted}); err != nil {
+		t.Fatalf("root creates %s: %v", squatted, err)
+	}
+	t.Cleanup(func() { root.S3.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: &squatted}) })
+	if _, _, err := p.Provision(ctx, 1); !errors.Is(err, files.ErrBucketNotOurs) || !strings.Contains(err.Error(), "BucketAlreadyExists") {
+		t.Fatalf("provision into another owner's bucket: %v; want ErrBucketNotOurs (BucketAlreadyExists)", err)
+	}
+
+	// Our own bucket without the tenant tag (made by hand, or another
+	// tenant's): refused.
+	untagged := s.BucketName(2)
+	if _, err := c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &untagged}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Provision(ctx, 2); !errors.Is(err, files.ErrBucketNotOurs) || !strings.Contains(err.Error(), "this account") {
+		t.Fatalf("provision into an untagged bucket of ours: %v; want ErrBucketNotOurs", err)
+	}
+	// Tagged for another tenant: refused too.
+	if _, err := c.S3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: &untagged, Tagging: &types.Tagging{TagSet: []types.Tag{
+		{Key: aws.String(files.TenantTagKey), Value: aws.String("3")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Provision(ctx, 2); !errors.Is(err, files.ErrBucketNotOurs) {
+		t.Fatalf("provision into a bucket tagged for tenant 3: %v; want ErrBucketNotOurs", err)
+	}
+
+	// A bucket provisioning made is tagged and adopted on the next run.
+	mine, _, err := p.Provision(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.S3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: &mine})
+	if err != nil || len(tags.TagSet) != 1 || aws.ToString(tags.TagSet[0].Value) != "4" {
+		t.Fatalf("tags of %s: %+v, %v", mine, tags, err)
+	}
+	if _, _, err := p.Provision(ctx, 4); err != nil {
+		t.Fatalf("second provision of our own tagged bucket: %v", err)
+	}
+
+	// Two provisioners at once (two api replicas, or a request and the
+	// worker's job): the second finds the bucket created but not yet tagged
+	// and waits for the first's tag instead of refusing it (CI saw a 500).
+	racing := s.BucketName(5)
+	if _, err := c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &racing}); err != nil {
+		t.Fatal(err)
+	}
+	tagged := make(chan error, 1)
+	go func() {
+		time.Sleep(500 * time.Millisecond) // the first provisioner's tag, a moment later
+		_, err := c.S3.PutBucketTagging(context.Background(), &s3.PutBucketTaggingInput{Bucket: &racing, Tagging: &types.Tagging{TagSet: []types.Tag{
+			{Key: aws.String(files.TenantTagKey), Value: aws.String("5")}}}})
+		tagged <- err
+	}()
+	if _, _, err := p.Provision(ctx, 5); err != nil {
+		t.Fatalf("provision beside a concurrent provisioner: %v", err)
+	}
+	if err := <-tagged; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every request of the server client carries x-amz-expected-bucket-owner;
+// presigned URLs do not (a browser would have to send the header).
+func TestExpectedBucketOwnerOnEveryRequest(t *testing.T) {
+	ctx := context.Background()
+	env := testenv.S3(t)
+	var mu sync.Mutex
+	var seen []string
+	target, _ := url.Parse(env.Endpoint)
+	proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		mu.Lock()
+		seen = append(seen, r.In.Method+" "+r.In.URL.Path+" owner="+r.In.Header.Get(files.ExpectedBucketOwnerHeader))
+		mu.Unlock()
+		r.SetURL(target)
+		r.Out.Host = r.In.Host
+	}})
+	defer proxy.Close()
+	s := files.Settings{Endpoint: proxy.URL, Region: "us-east-1", AccessKey: env.AccessKey, SecretKey: env.SecretKey, PathStyle: true,
+		BucketPrefix: "pf-" + testenv.RandomName() + "-", ExpectedBucketOwner: "111122223333"}
+	// versitygw checks the header against the bucket owner's account,
+	// which is the access key there: another account's id is refused.
+	other, err := files.NewClients(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := (&files.Provisioner{S3: other.S3, Settings: s, Log: testenv.Logger(t)}).Provision(ctx, 1); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("provision with another expected owner: %v; want AccessDenied", err)
+	}
+	s.ExpectedBucketOwner = env.AccessKey
+	s.BucketPrefix = "pf-" + testenv.RandomName() + "-"
+	mu.Lock()
+	seen = nil
+	mu.Unlock()
+	c, err := files.NewClients(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &files.Provisioner{S3: c.S3, Settings: s, Log: testenv.Logger(t)}
+	if _, _, err := p.Provision(ctx, 1); err != nil {
+		t.Fatalf("provision through the proxy: %v", err)
+	}
+	if _, err := p.Audit(ctx, s.BucketName(1)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(seen) < 5 {
+		t.Fatalf("only %d requests seen: %v", len(seen), seen)
+	}
+	for _, r := range seen {
+		if !strings.HasSuffix(r, " owner="+env.AccessKey) {
+			t.Errorf("request without the expected bucket owner: %s", r)
+		}
+	}
+	mu.Unlock()
+	u, err := c.Presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.BucketName(1)), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(u.URL), "expected-bucket-owner") || u.SignedHeader.Get(files.ExpectedBucketOwnerHeader) != "" {
+		t.Errorf("presigned URL signs the expected-bucket-owner header: %s %v", u.URL, u.SignedHeader)
 	}
 }

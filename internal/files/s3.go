@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/palisade-hq/palisade/internal/config"
 )
@@ -33,6 +35,13 @@ type Settings struct {
 	BucketPrefix   string
 	KMSKeyID       string
 	ExemptRoleARNs []string
+	// TaggerRoleARNs may write the scan tags (ScanStatus, Quarantine);
+	// empty: ExemptRoleARNs.
+	TaggerRoleARNs []string
+	// ExpectedBucketOwner, the account id, goes on every S3 request as
+	// x-amz-expected-bucket-owner (not on presigned URLs, whose headers
+	// the browser would have to send).
+	ExpectedBucketOwner string
 	// CORSOrigins may PUT to and GET from the buckets (the tenant sites).
 	CORSOrigins  []string
 	MaxBytes     int64
@@ -68,6 +77,7 @@ func SettingsFrom(cfg config.Config, tenantOrigin string) Settings {
 		Endpoint: cfg.S3Endpoint, PublicEndpoint: cfg.S3PublicEndpoint, Region: cfg.S3Region,
 		AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, PathStyle: pathStyle,
 		BucketPrefix: cfg.S3BucketPrefix, KMSKeyID: cfg.KMSKeyID, ExemptRoleARNs: split(cfg.S3ExemptRoleARNs),
+		TaggerRoleARNs: split(cfg.S3TaggerRoleARNs), ExpectedBucketOwner: cfg.S3ExpectedBucketOwner,
 		CORSOrigins: []string{tenantOrigin}, MaxBytes: int64(cfg.FilesMaxBytes), AllowedTypes: split(cfg.FilesAllowedTypes),
 		UploadTTL: cfg.FilesUploadURLTTL, DownloadTTL: cfg.FilesDownloadURLTTL, RescanAfter: cfg.FilesRescanAfter,
 		ScanMaxBytes: int64(cfg.ScanMaxBytes), ClamdAddr: cfg.ClamdAddr, ClamdTimeout: cfg.ClamdTimeout,
@@ -106,9 +116,12 @@ func NewClients(ctx context.Context, s Settings) (Clients, error) {
 	if err != nil {
 		return Clients{}, fmt.Errorf("aws config: %w", err)
 	}
-	client := func(endpoint string) *s3.Client {
+	client := func(endpoint string, owner string) *s3.Client {
 		return s3.NewFromConfig(acfg, func(o *s3.Options) {
 			o.UsePathStyle = s.PathStyle
+			if owner != "" {
+				o.APIOptions = append(o.APIOptions, expectedOwner(owner))
+			}
 			if endpoint != "" {
 				o.BaseEndpoint = aws.String(endpoint)
 			}
@@ -120,13 +133,33 @@ func NewClients(ctx context.Context, s Settings) (Clients, error) {
 			}
 		})
 	}
-	c := Clients{S3: client(s.Endpoint)}
-	pub := c.S3
-	if s.PublicEndpoint != "" && s.PublicEndpoint != s.Endpoint {
-		pub = client(s.PublicEndpoint)
+	c := Clients{S3: client(s.Endpoint, s.ExpectedBucketOwner)}
+	pub := s.Endpoint
+	if s.PublicEndpoint != "" {
+		pub = s.PublicEndpoint
 	}
-	c.Presign = s3.NewPresignClient(pub)
+	c.Presign = s3.NewPresignClient(client(pub, ""))
 	return c, nil
+}
+
+// ExpectedBucketOwnerHeader is what S3 compares with the bucket's account:
+// a mismatch answers 403 AccessDenied, so a call never reaches a bucket of
+// another account that took one of our predictable names.
+const ExpectedBucketOwnerHeader = "X-Amz-Expected-Bucket-Owner"
+
+// expectedOwner sets the header on every request of the client, whatever
+// the operation (the inputs' ExpectedBucketOwner fields would have to be
+// remembered in each call, and a forgotten one is silent).
+func expectedOwner(account string) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Build.Add(middleware.BuildMiddlewareFunc("palisadeExpectedBucketOwner",
+			func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+				if req, ok := in.Request.(*smithyhttp.Request); ok && req.Header.Get(ExpectedBucketOwnerHeader) == "" {
+					req.Header.Set(ExpectedBucketOwnerHeader, account)
+				}
+				return next.HandleBuild(ctx, in)
+			}), middleware.After)
+	}
 }
 
 // BucketName is the tenant's bucket.

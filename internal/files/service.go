@@ -2,6 +2,8 @@ package files
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,11 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/jobs"
@@ -70,7 +72,7 @@ func (s *Service) NewUpload(ctx context.Context, tenantID, userID int64, name st
 		return store.File{}, Upload{}, core.Invalid("size", "size must be a positive number of bytes")
 	}
 	if size > s.Settings.MaxBytes {
-		return store.File{}, Upload{}, core.Invalid("size", "the file is %d bytes; the largest allowed is %d bytes", size, s.Settings.MaxBytes)
+		return store.File{}, Upload{}, core.Invalid("size", "the file is %s; the largest allowed is %s", core.HumanSize(size), core.HumanSize(s.Settings.MaxBytes))
 	}
 	ct, err := s.validType(contentType)
 	if err != nil {
@@ -112,7 +114,7 @@ func (s *Service) validType(ct string) (string, error) {
 		return "", core.Invalid("content_type", "content_type must be a media type such as application/pdf")
 	}
 	if !slices.Contains(s.Settings.AllowedTypes, mt) {
-		return "", core.Invalid("content_type", "files of type %s are not accepted; allowed: %s", mt, strings.Join(s.Settings.AllowedTypes, ", "))
+		return "", core.Invalid("content_type", "%s files are not accepted here; you can upload: %s", TypeName(mt), TypeNames(s.Settings.AllowedTypes))
 	}
 	return mt, nil
 }
@@ -131,12 +133,10 @@ func ValidName(name string) (string, error) {
 	case strings.ContainsAny(name, `/\`) || name == "." || name == ".." || path.Base(name) != name:
 		return "", core.Invalid("name", "name must be a file name without folders")
 	}
-	for _, r := range name {
-		// Format characters (U+202E right-to-left override, zero-width
-		// joiners…) make "gnp.exe" display as "exe.png": refuse them too.
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar {
-			return "", core.Invalid("name", "name must not contain control or invisible formatting characters")
-		}
+	// Format characters (U+202E right-to-left override, zero-width
+	// joiners…) make "gnp.exe" display as "exe.png": refuse them too.
+	if r, found := core.HiddenRune(name); found {
+		return "", core.RefuseHidden("name", r)
 	}
 	return name, nil
 }
@@ -175,35 +175,52 @@ func (s *Service) Complete(ctx context.Context, ts *store.TenantStore, id int64)
 	if f.Status != store.FilePending {
 		return f, nil // already judged; completing twice is harmless
 	}
-	head, err := s.Clients.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &f.Bucket, Key: &f.ObjectKey})
+	// GetObjectAttributes, not HeadObject: the bucket policy denies
+	// s3:GetObject on an object not yet tagged Clean to every role but the
+	// scanners, and HeadObject is authorised as s3:GetObject. The size and
+	// version are all this needs (s3:GetObjectAttributes; infra/deploytest
+	// checks the api's calls against that policy).
+	attrs, err := s.Clients.S3.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: &f.Bucket, Key: &f.ObjectKey,
+		ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesObjectSize}})
 	if err != nil {
 		if errorCode(err) == "NotFound" || errorCode(err) == "NoSuchKey" {
 			return f, core.Errorf(core.KindConflict, "the file has not been uploaded yet; PUT it to the upload URL first")
 		}
-		return f, fmt.Errorf("head object: %w", err)
+		return f, fmt.Errorf("object attributes: %w", err)
 	}
-	if got := aws.ToInt64(head.ContentLength); got != f.Size {
+	if got := aws.ToInt64(attrs.ObjectSize); got != f.Size {
 		return f, core.Errorf(core.KindConflict, "the uploaded object is %d bytes but %d were announced", got, f.Size)
 	}
-	if err := ts.MarkFileUploaded(ctx, id, f.Size, aws.ToString(head.VersionId)); err != nil {
+	if err := ts.MarkFileUploaded(ctx, id, f.Size, aws.ToString(attrs.VersionId)); err != nil {
 		return f, err
 	}
-	if err := s.EnqueueScan(ctx, f.TenantID, f.ID); err != nil {
+	if err := s.EnqueueScan(ctx, f.TenantID, f.ID, aws.ToString(attrs.VersionId)); err != nil {
 		return f, err
 	}
 	return ts.File(ctx, id)
 }
 
-// EnqueueScan queues the scan job of one file.
-func (s *Service) EnqueueScan(ctx context.Context, tenantID, fileID int64) error {
+// EnqueueScan queues the scan job of one file's object version. The
+// webhook, the upload's completion and the rescan sweep all ask for the
+// same version: the job id makes that one job, and a second ask while it is
+// queued, retrying or dead is a no-op.
+func (s *Service) EnqueueScan(ctx context.Context, tenantID, fileID int64, versionID string, opts ...jobs.EnqueueOption) error {
 	if s.Jobs == nil {
 		return errors.New("no job queue configured")
 	}
-	_, err := jobs.ScanFile.Enqueue(ctx, s.Jobs, jobs.ScanFilePayload{TenantID: tenantID, FileID: fileID})
+	opts = append(opts, jobs.ID(ScanJobID(tenantID, fileID, versionID)))
+	_, err := jobs.ScanFile.Enqueue(ctx, s.Jobs, jobs.ScanFilePayload{TenantID: tenantID, FileID: fileID}, opts...)
 	if errors.Is(err, jobs.ErrDuplicate) {
 		return nil
 	}
 	return err
+}
+
+// ScanJobID names the scan of one object version. Version ids are hashed:
+// S3's may hold characters a job id may not (jobs.ValidJobID).
+func ScanJobID(tenantID, fileID int64, versionID string) string {
+	sum := sha256.Sum256([]byte(versionID))
+	return fmt.Sprintf("files.scan:%d:%d:%s", tenantID, fileID, hex.EncodeToString(sum[:8]))
 }
 
 // EnqueueProvision queues the creation of a new tenant's bucket, so it
@@ -237,7 +254,7 @@ func (s *Service) ObjectsCreated(ctx context.Context, objs []scan.Object) (int, 
 		if err != nil {
 			return n, err
 		}
-		if err := s.EnqueueScan(ctx, f.TenantID, f.ID); err != nil {
+		if err := s.EnqueueScan(ctx, f.TenantID, f.ID, o.VersionID); err != nil {
 			return n, err
 		}
 		n++

@@ -11,8 +11,11 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/palisade-hq/palisade/internal/core"
 )
 
 //go:embed templates/*.html
@@ -71,7 +74,12 @@ var funcs = template.FuncMap{
 		}
 		return *p
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":      func(a, b int) int { return a + b },
+	"size":     core.HumanSize,
+	"duration": core.HumanDuration,
+	"device":   core.DeviceName,
+	"place":    core.PlaceName,
+	"linkify":  linkify,
 }
 
 // New parses every page with the layout and fails if any is broken.
@@ -121,12 +129,39 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 	_, _ = w.Write(buf.Bytes())
 }
 
-// Static serves /static/.
+// Static serves the files under /static/ and nothing else: a directory
+// (/static/, /static/vendor/) is a plain 404, never a listing.
 func Static() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
 	fsrv := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/static/")
+		if st, err := fs.Stat(sub, name); err != nil || st.IsDir() || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fsrv.ServeHTTP(w, r)
 	})
+}
+
+// linkURL is an http(s) URL in plain text, up to whitespace.
+var linkURL = regexp.MustCompile(`https?://[^\s<>"']+`)
+
+// linkify escapes text and makes its http(s) URLs clickable (the dev
+// outbox's mails), so a link in a mail can be followed from HQ.
+func linkify(text string) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range linkURL.FindAllStringIndex(text, -1) {
+		for m[1] > m[0] && strings.ContainsRune(".,;:!?)", rune(text[m[1]-1])) {
+			m[1]-- // sentence punctuation after a URL is not part of it
+		}
+		b.WriteString(template.HTMLEscapeString(text[last:m[0]]))
+		u := template.HTMLEscapeString(text[m[0]:m[1]])
+		b.WriteString(`<a href="` + u + `" rel="noopener noreferrer">` + u + `</a>`)
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(text[last:]))
+	return template.HTML(b.String()) // #nosec G203 -- every piece of text is escaped above; the only markup is the anchor around an escaped http(s) URL
 }

@@ -37,16 +37,27 @@ type totpSetup struct {
 	Secret string       `json:"secret"`
 	QRPNG  string       `json:"qr_png"`
 	QR     template.URL `json:"-"`
+	// Required: the organisation requires a second factor, so the page
+	// offers no way round it (only logging out); otherwise it can be
+	// cancelled.
+	Required bool `json:"-"`
 }
 
-// mfaSetupPage starts authenticator-app enrolment; each visit replaces an
-// unconfirmed secret with a new one.
+// mfaSetupPage starts authenticator-app enrolment; while one is pending,
+// the API shows its secret again, so the code already in the user's app
+// keeps working after a wrong code.
 func (s *Server) mfaSetupPage(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	var d totpSetup
 	if err := s.API.Call(w, r, http.MethodPost, "/api/mfa/totp", nil, &d); err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	var st mfaState
+	if err := s.API.Call(w, r, http.MethodGet, "/api/mfa", nil, &st); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Required = st.Required
 	// html/template refuses data: URLs it cannot vouch for; this one is the
 	// API's own PNG, checked to be exactly that.
 	if strings.HasPrefix(d.QRPNG, "data:image/png;base64,") && !strings.ContainsAny(d.QRPNG, "\"<> ") {
@@ -54,7 +65,7 @@ func (s *Server) mfaSetupPage(w http.ResponseWriter, r *http.Request, t tenantIn
 	}
 	p := ui.Page{Title: "Set up two-step verification", Site: "web", Tenant: t.Name, Data: d}
 	if r.URL.Query().Get("retry") != "" {
-		p.Error = "That code did not match. Scan this new code and try again."
+		p.Error = "That code did not match. Check the time on your phone and enter the next code your app shows."
 	}
 	s.Views.Render(w, http.StatusOK, "mfa_setup", p)
 }

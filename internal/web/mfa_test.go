@@ -46,6 +46,10 @@ func TestWebSecondFactor(t *testing.T) {
 	if r.StatusCode != http.StatusOK || m == nil || !strings.Contains(page, `src="data:image/png;base64,`) {
 		t.Fatalf("setup page %d:\n%s", r.StatusCode, page)
 	}
+	// A voluntary setup says so and can be cancelled or left by logging out.
+	if strings.Contains(page, "requires a second factor") || !strings.Contains(page, `id="mfa-setup-cancel"`) || !strings.Contains(page, `id="mfa-setup-logout"`) {
+		t.Fatalf("voluntary setup page:\n%s", page)
+	}
 	code, _ := totp.GenerateCode(m[1], time.Now())
 	r, err = c.PostForm(acme("/mfa/setup"), url.Values{"code": {code}})
 	if err != nil {
@@ -96,6 +100,20 @@ func TestWebSecondFactor(t *testing.T) {
 	expectRedirect(t, r, err, "/")
 	r, err = other.Get(acme("/"))
 	expectRedirect(t, r, err, "/mfa/setup")
+	// A forced setup says why, offers no way round it, and lets the user
+	// log out.
+	r, err = other.Get(acme("/mfa/setup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = body(t, r)
+	if r.StatusCode != http.StatusOK || !strings.Contains(page, "Your organisation requires a second factor") || strings.Contains(page, `id="mfa-setup-cancel"`) || !strings.Contains(page, `id="mfa-setup-logout"`) {
+		t.Fatalf("forced setup page %d:\n%s", r.StatusCode, page)
+	}
+	r, err = other.PostForm(acme("/logout"), nil)
+	expectRedirect(t, r, err, "/login?flash=logged_out")
+	r, err = other.Get(acme("/mfa/setup"))
+	expectRedirect(t, r, err, "/login")
 	r, err = other.Get(s.URL("initech.localhost", "/"))
 	if err != nil || r.StatusCode != http.StatusOK {
 		t.Fatalf("the member's own tenant does not require MFA: %v %d", err, r.StatusCode)

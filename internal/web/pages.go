@@ -247,8 +247,8 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request, t tenantInf
 }
 
 type auditData struct {
-	Events []core.AuditEvent `json:"events"`
-	Next   int64             `json:"next_before"`
+	Events []core.AuditRow `json:"events"`
+	Next   int64           `json:"next_before"`
 }
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, t tenantInfo) {

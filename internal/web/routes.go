@@ -22,7 +22,7 @@ func (s *Server) routes() {
 	t.HandleFunc("GET /auth/handoff", s.gate(s.handoff))
 	t.HandleFunc("GET /members", s.gate(s.membersPage))
 	t.HandleFunc("POST /members/invite", s.gate(s.inviteSubmit))
-	t.HandleFunc("POST /members/{id}/remove", s.gate(s.removeMember))
+	t.HandleFunc("POST /members/{id}/remove", s.gate(s.confirmFirst("Remove this member? They lose access to the organisation at once.", "/members", nil, s.removeMember)))
 	t.HandleFunc("POST /invitations/{id}/revoke", s.gate(s.revokeInvitation))
 	t.HandleFunc("GET /invitations/{token}", s.gate(s.acceptPage))
 	t.HandleFunc("POST /invitations/{token}", s.gate(s.acceptSubmit))
@@ -33,7 +33,7 @@ func (s *Server) routes() {
 	t.HandleFunc("GET /audit", s.gate(s.auditPage))
 	t.HandleFunc("GET /files", s.gate(s.filesPage))
 	t.HandleFunc("GET /files/{id}/download", s.gate(s.fileDownload))
-	t.HandleFunc("POST /files/{id}/delete", s.gate(s.fileDelete))
+	t.HandleFunc("POST /files/{id}/delete", s.gate(s.confirmFirst("Delete this file? Nobody can download it afterwards.", "/files", nil, s.fileDelete)))
 	t.HandleFunc("GET /mfa", s.gate(s.mfaPage))
 	t.HandleFunc("POST /mfa", s.gate(s.mfaSubmit))
 	t.HandleFunc("GET /mfa/setup", s.gate(s.mfaSetupPage))
@@ -49,8 +49,9 @@ func (s *Server) routes() {
 	t.HandleFunc("POST /security/recovery-codes", s.gate(s.stepUp("recovery_codes")))
 	t.HandleFunc("POST /security/passkeys/{id}/remove", s.gate(s.stepUp("passkey_remove")))
 	t.HandleFunc("POST /security/tokens", s.gate(s.stepUp("token_create")))
-	t.HandleFunc("POST /security/tokens/{id}/revoke", s.gate(s.revokeTokenSubmit))
-	t.HandleFunc("POST /security/mfa-policy", s.gate(s.stepUp("mfa_policy")))
+	t.HandleFunc("POST /security/tokens/{id}/revoke", s.gate(s.confirmFirst("Revoke this API token? Scripts that use it stop working at once.", "/security", nil, s.revokeTokenSubmit)))
+	t.HandleFunc("POST /security/mfa-policy", s.gate(s.confirmFirst("Require a second factor of every member? Those without one must set it up at their next page.", "/security",
+		func(r *http.Request) bool { return r.PostForm.Get("require") == "true" }, s.stepUp("mfa_policy"))))
 	t.HandleFunc("/", s.gate(func(w http.ResponseWriter, r *http.Request, ti tenantInfo) {
 		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "web", Tenant: ti.Name, Data: "There is no page at this address."})
 	}))
@@ -133,4 +134,21 @@ func flash(r *http.Request) string { return flashes[r.URL.Query().Get("flash")] 
 
 func redirectFlash(w http.ResponseWriter, r *http.Request, path, code string) {
 	http.Redirect(w, r, path+"?flash="+url.QueryEscape(code), http.StatusSeeOther)
+}
+
+// confirmFirst runs next only on a confirmed post (ui.Confirmed); the
+// first, unconfirmed one gets the confirmation page. only, when set,
+// limits the question to the posts it is true for.
+func (s *Server) confirmFirst(question, cancel string, only func(*http.Request) bool, next tenantPage) tenantPage {
+	return func(w http.ResponseWriter, r *http.Request, t tenantInfo) {
+		if err := parseForm(w, r); err != nil {
+			s.Views.Render(w, http.StatusBadRequest, "message", ui.Page{Title: "That did not work", Site: "web", Tenant: t.Name, Data: err.Error()})
+			return
+		}
+		if !ui.Confirmed(r) && (only == nil || only(r)) {
+			s.Views.Render(w, http.StatusOK, "confirm", ui.Page{Title: "Please confirm", Site: "web", Tenant: t.Name, Data: ui.ConfirmationOf(r, question, cancel)})
+			return
+		}
+		next(w, r, t)
+	}
 }

@@ -33,6 +33,8 @@ type sessionRow struct {
 	CreatedAt  time.Time `json:"created_at"`
 	LastSeenAt time.Time `json:"last_seen_at"`
 	Current    bool      `json:"current"`
+	// Awaiting: the password was given, the second factor not (yet).
+	Awaiting bool `json:"awaiting_second_factor"`
 }
 
 type passkeyRow struct {

@@ -236,14 +236,25 @@ func TestSecurityTokens(t *testing.T) {
 	id := row[1]
 
 	// Globex cannot revoke it, nor an id that is not a number.
-	r, page = post(t, g, s.URL("globex.localhost", "/security/tokens/"+id+"/revoke"), nil)
+	yes := url.Values{"confirmed": {"yes"}}
+	r, page = post(t, g, s.URL("globex.localhost", "/security/tokens/"+id+"/revoke"), yes)
 	wantPage(t, r, page, http.StatusUnprocessableEntity, "That token does not exist.")
-	r, page = post(t, c, acme("/security/tokens/x1/revoke"), nil)
+	r, page = post(t, c, acme("/security/tokens/x1/revoke"), yes)
 	wantPage(t, r, page, http.StatusBadRequest, "That token does not exist.")
 	if got := call("GET", "/api/members", ""); got != http.StatusOK {
 		t.Fatalf("after globex's attempt: %d", got)
 	}
-	r, _ = post(t, c, acme("/security/tokens/"+id+"/revoke"), nil)
+	// Revoking asks first (the page without JavaScript); nothing happens
+	// until the form comes back confirmed.
+	r, page = post(t, c, acme("/security/tokens/"+id+"/revoke"), nil)
+	wantPage(t, r, page, http.StatusOK, "Scripts that use it stop working at once.")
+	if !strings.Contains(page, `action="/security/tokens/`+id+`/revoke"`) || !strings.Contains(page, `name="confirmed" value="yes"`) {
+		t.Fatalf("confirmation page:\n%s", page)
+	}
+	if got := call("GET", "/api/members", ""); got != http.StatusOK {
+		t.Fatalf("the token stopped working before the revocation was confirmed: %d", got)
+	}
+	r, _ = post(t, c, acme("/security/tokens/"+id+"/revoke"), yes)
 	wantFlash(t, r, "token_revoked")
 	if got := call("GET", "/api/members", ""); got != http.StatusUnauthorized {
 		t.Fatalf("revoked token: %d", got)
@@ -313,6 +324,8 @@ func TestSecurityMFA(t *testing.T) {
 	}
 	// Requiring MFA without one's own: refused, explained.
 	r, page := post(t, c, acme("/security/mfa-policy"), url.Values{"require": {"true"}})
+	wantPage(t, r, page, http.StatusOK, "Require a second factor of every member?")
+	r, page = post(t, c, acme("/security/mfa-policy"), url.Values{"require": {"true"}, "confirmed": {"yes"}})
 	wantPage(t, r, page, http.StatusConflict, "set up your own second factor")
 	r, page = post(t, c, acme("/security/mfa-policy"), url.Values{"require": {"maybe"}})
 	wantPage(t, r, page, http.StatusUnprocessableEntity, "Choose whether a second factor is required.")
@@ -351,7 +364,7 @@ func TestSecurityMFA(t *testing.T) {
 	expectRedirect(t, r, err, "/")
 
 	// The owner, now with a factor, requires it of everyone.
-	r, _ = post(t, c, acme("/security/mfa-policy"), url.Values{"require": {"true"}})
+	r, _ = post(t, c, acme("/security/mfa-policy"), url.Values{"require": {"true"}, "confirmed": {"yes"}})
 	wantFlash(t, r, "mfa_required")
 	_, page = get(t, c, acme("/security"))
 	if !strings.Contains(page, "<strong>required</strong>") {

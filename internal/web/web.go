@@ -126,7 +126,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request) {
-	s.Log.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path,
+	s.Log.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", httpx.LogPath(r.URL.Path),
 		"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		httpx.WriteJSON(w, http.StatusForbidden, httpx.ErrorBody{Error: httpx.ErrorDetail{Code: "cross_origin", Message: "cross-origin requests that change state are refused"}})

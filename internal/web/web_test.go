@@ -173,3 +173,17 @@ func TestProxyForwarding(t *testing.T) {
 	}
 	var _ = core.RoleOwner
 }
+
+// TestErrorPagesOfferAWayBack: a refused or missing page keeps a way back
+// to the start page.
+func TestErrorPagesOfferAWayBack(t *testing.T) {
+	s := testenv.NewStack(t, "sqlite", nil)
+	c := s.Client()
+	signUp(t, s, c, "acme")
+	for _, p := range []string{"/invitations/made-up-token", "/files/999999/download"} {
+		code, page := get(t, c, s.URL("acme.localhost", p))
+		if code < 400 || !strings.Contains(page, `id="message-home" href="/"`) && !strings.Contains(page, `href="/" id="message-home"`) {
+			t.Errorf("%s: %d without a way back:\n%s", p, code, page)
+		}
+	}
+}

@@ -33,18 +33,35 @@
     }
   }
 
+  // humanSize says a byte count as core.HumanSize does on the server.
+  function humanSize(n) {
+    if (n < 1000) return n === 1 ? "1 byte" : n + " bytes";
+    var units = ["kB", "MB", "GB", "TB", "PB"], v = n;
+    for (var i = 0; i < units.length; i++) {
+      v /= 1000;
+      if (v < 999.95 || i === units.length - 1) return v.toFixed(1).replace(/\.0$/, "") + " " + units[i];
+    }
+  }
+
   function addRow(file) {
     var empty = tbody.querySelector("tr.empty");
     if (empty) { empty.remove(); }
     var tr = document.createElement("tr");
     tr.setAttribute("data-file-id", String(file.id));
     var name = document.createElement("td"); name.className = "name"; name.textContent = file.name;
-    var size = document.createElement("td"); size.textContent = file.size + " bytes";
+    var size = document.createElement("td"); size.textContent = humanSize(file.size); size.title = file.size + " bytes";
     var st = document.createElement("td");
     var badge = document.createElement("span"); badge.className = "badge"; st.appendChild(badge);
     var act = document.createElement("td"); act.className = "actions";
     var dl = document.createElement("span"); dl.className = "download disabled"; dl.setAttribute("aria-disabled", "true"); dl.textContent = "Download";
     act.appendChild(dl);
+    // The uploader may always delete their own file, as the server-rendered
+    // rows allow.
+    var del = document.createElement("form");
+    del.className = "inline"; del.method = "post"; del.action = "/files/" + file.id + "/delete";
+    var delBtn = document.createElement("button"); delBtn.className = "link"; delBtn.textContent = "Delete";
+    del.appendChild(delBtn);
+    act.append(" ", del);
     tr.append(name, size, st, act);
     tbody.insertBefore(tr, tbody.firstChild);
     setStatus(file.id, early[file.id] || file.status);

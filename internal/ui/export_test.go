@@ -1,0 +1,4 @@
+package ui
+
+// Linkify is linkify, for the external tests.
+var Linkify = linkify
