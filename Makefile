@@ -21,8 +21,13 @@ LINTBIN := $(TOOLS)/$(GOTOOLCHAIN)
 
 .PHONY: test dev build lint vuln vulndb gosec infra-check services bench-list fuzz
 
+# The summary at the end lists what was skipped, or ran on an embedded
+# stand-in, for want of a real service (scripts/test-summary.sh).
 test:
-	$(GO) test $(RACE) -count=1 -timeout 30m $(PKGS)
+	@skips=$$(mktemp); trap 'rm -f "$$skips"' EXIT; \
+	echo "$(GO) test $(RACE) -count=1 -timeout 30m $(PKGS)"; \
+	PALISADE_TEST_SKIPLOG="$$skips" $(GO) test $(RACE) -count=1 -timeout 30m $(PKGS); rc=$$?; \
+	bash scripts/test-summary.sh "$$skips"; exit $$rc
 
 dev:
 	$(GO) run ./cmd/palisade dev
@@ -103,7 +108,8 @@ images:
 			-o dist/linux-$$arch/palisade ./cmd/palisade || exit 1; \
 	done
 	$(GO) run ./cmd/imagebuild build -out dist/images/palisade -version $(VERSION) -commit $(COMMIT) \
-		-created $(SOURCE_DATE) -bin arm64=dist/linux-arm64/palisade -bin amd64=dist/linux-amd64/palisade
+		-created $(SOURCE_DATE) -bin arm64=dist/linux-arm64/palisade -bin amd64=dist/linux-amd64/palisade \
+		-sbom dist/images/palisade.spdx.json
 	@ls -l dist/linux-arm64/palisade dist/linux-amd64/palisade
 
 # Everything the release pipeline checks before an image is pushed

@@ -2,7 +2,8 @@
 // a container engine (see internal/imagebuild).
 //
 //	imagebuild build -out dist/images/palisade -version v1.2.3 -commit <sha> -created <RFC 3339> \
-//	    -bin arm64=dist/linux-arm64/palisade -bin amd64=dist/linux-amd64/palisade
+//	    -bin arm64=dist/linux-arm64/palisade -bin amd64=dist/linux-amd64/palisade \
+//	    -sbom dist/images/palisade.spdx.json
 //	aws ecr get-login-password | imagebuild push -layout dist/images/palisade \
 //	    -repo <account>.dkr.ecr.<region>.amazonaws.com/palisade-production/palisade -tag v1.2.3 \
 //	    -username AWS -password-stdin -imagedefinitions imagedefinitions.json -containers api,worker
@@ -79,9 +80,10 @@ func build(args []string, stdout, stderr io.Writer) error {
 	version := fs.String("version", "", "release version (label org.opencontainers.image.version)")
 	commit := fs.String("commit", "", "git commit (label org.opencontainers.image.revision)")
 	created := fs.String("created", "", "commit time, RFC 3339 (keeps the build reproducible)")
-	certs := fs.String("ca-certs", "/etc/ssl/certs/ca-certificates.crt", "PEM CA bundle to include")
+	certs := fs.String("ca-certs", "", "PEM CA bundle to include (default: $SSL_CERT_FILE, else the first of "+strings.Join(imagebuild.KnownCABundles, ", ")+" that exists)")
 	zoneinfo := fs.String("zoneinfo", "", "Go's zoneinfo.zip (default: $(go env GOROOT)/lib/time/zoneinfo.zip)")
 	source := fs.String("source", "", "source repository URL (label org.opencontainers.image.source)")
+	sbom := fs.String("sbom", "", "also write an SPDX 2.3 JSON SBOM of the binaries' Go module graph here (e.g. dist/images/palisade.spdx.json)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,6 +100,14 @@ func build(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-created: %w", err)
 	}
+	if *certs == "" {
+		// CodeBuild's Amazon Linux 2023 has no Debian path: search.
+		if *certs, err = imagebuild.FindCABundle(append([]string{os.Getenv("SSL_CERT_FILE")}, imagebuild.KnownCABundles...)); err != nil {
+			return err
+		}
+	} else if _, err := imagebuild.FindCABundle([]string{*certs}); err != nil {
+		return fmt.Errorf("-ca-certs: %w", err)
+	}
 	idx, err := imagebuild.Build(imagebuild.Spec{
 		Binaries: bins, Version: *version, Commit: *commit, Created: t,
 		CACerts: *certs, ZoneInfo: *zoneinfo, Source: *source,
@@ -113,6 +123,15 @@ func build(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (index %s)\n", *out, d)
+	if *sbom != "" {
+		if err := imagebuild.WriteSBOM(*sbom, imagebuild.SBOMSpec{
+			Binaries: bins, Name: filepath.Base(filepath.Clean(*out)), Version: *version,
+			Commit: *commit, Created: t, Source: *source,
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s (SPDX 2.3)\n", *sbom)
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 
 	"github.com/palisade-hq/palisade/internal/config"
 	"github.com/palisade-hq/palisade/internal/devmode"
@@ -13,5 +14,5 @@ import (
 // runDev is `palisade dev`. Production images build with -tags nodev, which
 // leaves out this file and with it the embedded Redis and S3 store.
 func runDev(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) error {
-	return devmode.Run(ctx, getenv, stdout, stderr)
+	return devmode.Run(ctx, getenv, os.Environ(), stdout, stderr)
 }

@@ -45,8 +45,15 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // that sends the equivalent of SIGTERM and waits for a clean exit.
 func start(t *testing.T, args []string, env map[string]string) (stdout *syncBuffer, stop func()) {
 	t.Helper()
+	stdout, _, stop = startIO(t, args, env)
+	return stdout, stop
+}
+
+// startIO is start with the standard error (dev's log) too.
+func startIO(t *testing.T, args []string, env map[string]string) (stdout, stderr *syncBuffer, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"palisade"}, args...), func(k string) string { return env[k] }, stdout, stderr)
@@ -66,7 +73,7 @@ func start(t *testing.T, args []string, env map[string]string) (stdout *syncBuff
 		})
 	}
 	t.Cleanup(stop)
-	return stdout, stop
+	return stdout, stderr, stop
 }
 
 func waitReady(t *testing.T, rawURL, host string) {

@@ -5,12 +5,14 @@ package config
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,20 +40,32 @@ type Config struct {
 	// Tenants live at <slug>.<host>, HQ at admin.<host>.
 	BaseURL string `env:"BASE_URL" default:"https://palisade.example.com"`
 
-	HTTPAddr        string        `env:"HTTP_ADDR" default:"" help:"listen address; empty means the role's default port"`
-	MetricsAddr     string        `env:"METRICS_ADDR" default:":9090" help:"Prometheus metrics listener, never public"`
-	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"25s" help:"bound on draining in-flight work after SIGTERM"`
-	ShutdownDelay   time.Duration `env:"SHUTDOWN_DELAY" default:"0s" help:"api, web and hq: after SIGTERM, /readyz fails but requests are still served for this long before the listener closes; set it above the time a load balancer that polls /readyz takes to stop routing (ECS's own deregistration needs none); SHUTDOWN_DELAY plus SHUTDOWN_TIMEOUT must fit in the stop timeout"`
+	HTTPAddr           string        `env:"HTTP_ADDR" default:"" help:"listen address; empty means the role's default port"`
+	MetricsAddr        string        `env:"METRICS_ADDR" default:":9090" help:"Prometheus metrics listener, never public"`
+	MetricsEMFInterval time.Duration `env:"METRICS_EMF_INTERVAL" default:"60s" help:"every this long, long-running roles write their metrics to stdout as CloudWatch Embedded Metric Format lines (the alarms read them); 0 turns it off; never in dev or test"`
+	ShutdownTimeout    time.Duration `env:"SHUTDOWN_TIMEOUT" default:"25s" help:"bound on draining in-flight work after SIGTERM"`
+	ShutdownDelay      time.Duration `env:"SHUTDOWN_DELAY" default:"0s" help:"api, web and hq: after SIGTERM, /readyz fails but requests are still served for this long before the listener closes; set it above the time a load balancer that polls /readyz takes to stop routing (ECS's own deregistration needs none); SHUTDOWN_DELAY plus SHUTDOWN_TIMEOUT must fit in the stop timeout"`
 
 	DBDriver string `env:"DB_DRIVER" default:"mysql" help:"mysql or sqlite"`
 	DBDSN    string `env:"DB_DSN" default:"" secret:"true"`
-	RedisURL string `env:"REDIS_URL" default:"" secret:"true"`
+	// The roles' own database users (internal/store.EnsureRoleUsers):
+	// migrate, connected as the master, creates each user named in the DSN,
+	// sets the DSN's password (a rotated secret takes effect here) and
+	// replaces its grants. Each role connects with its own DB_DSN.
+	DBUserAPI     string `env:"DB_USER_API" default:"" secret:"true" help:"migrate: DSN of the api's database user (aws-sm://<secret>#dsn); migrate creates it with DML grants and sets its password"`
+	DBUserWorker  string `env:"DB_USER_WORKER" default:"" secret:"true" help:"migrate: DSN of the worker's database user, as DB_USER_API"`
+	DBUserHQ      string `env:"DB_USER_HQ" default:"" secret:"true" help:"migrate: DSN of hq's database user (operators and the audit append only), as DB_USER_API"`
+	DBUserScanner string `env:"DB_USER_SCANNER" default:"" secret:"true" help:"migrate: DSN of the scan Lambda's database user, as DB_USER_API"`
+	DBTLSCA       string `env:"DB_TLS_CA" default:"" help:"PEM file of the CAs a DSN with tls=rds trusts; empty means the Amazon RDS global bundle built into the binary (internal/store/rdsca)"`
+	RedisURL      string `env:"REDIS_URL" default:"" secret:"true"`
 	// RedisPrefix namespaces every key, so tests and environments can share a server.
 	RedisPrefix string `env:"REDIS_PREFIX" default:"palisade:"`
 
 	// APIURL is where web and hq reach the internal API.
 	APIURL          string        `env:"API_URL" default:"http://127.0.0.1:8000"`
 	TrustedProxies  string        `env:"TRUSTED_PROXIES" default:"" help:"comma-separated CIDRs whose X-Forwarded-* headers the API believes"`
+	CDNProxies      string        `env:"CDN_PROXIES" default:"" help:"api: comma-separated CIDRs of the CDN's edges in front of the load balancer (Cloudflare's published ranges); trusted in X-Forwarded-For like TRUSTED_PROXIES, and the only sources whose CLIENT_IP_HEADER the API believes"`
+	ClientIPHeader  string        `env:"CLIENT_IP_HEADER" default:"" help:"the CDN's client-IP header (CF-Connecting-IP behind Cloudflare): api takes the client's address from it when the request reached it from a CDN_PROXIES edge through trusted proxies only; web and hq pass it on to the API; empty uses X-Forwarded-For alone"`
 	SessionStore    string        `env:"SESSION_STORE" default:"redis" help:"redis or sql"`
 	SessionIdle     time.Duration `env:"SESSION_IDLE_TIMEOUT" default:"30m"`
 	SessionAbsolute time.Duration `env:"SESSION_ABSOLUTE_TIMEOUT" default:"12h"`
@@ -72,40 +86,58 @@ type Config struct {
 	RateLimitAuthPerTenant int           `env:"RATE_LIMIT_AUTH_PER_TENANT" default:"300"`
 	PasswordResetTTL       time.Duration `env:"PASSWORD_RESET_TTL" default:"1h"`
 
-	MailDriver string `env:"MAIL_DRIVER" default:"smtp" help:"smtp or outbox (outbox keeps mail in the database for the HQ outbox page)"`
+	MailDriver string `env:"MAIL_DRIVER" default:"smtp" help:"ses (Amazon SES v2 API over HTTPS with the task role: what AWS deployments use), smtp, or outbox (outbox keeps mail in the database for the HQ outbox page)"`
 	SMTPURL    string `env:"SMTP_URL" default:"" secret:"true" help:"smtp://user:pass@host:587 (STARTTLS) or smtps://…"`
 	MailFrom   string `env:"MAIL_FROM" default:"Palisade <no-reply@palisade.example.com>"`
+	// SES v2: IAM-authorised (the task role), so no SMTP password exists.
+	SESRegion           string `env:"SES_REGION" default:"" help:"region of the SES v2 API; empty uses AWS_REGION, then S3_REGION"`
+	SESConfigurationSet string `env:"SES_CONFIGURATION_SET" default:"" help:"SES configuration set every message is sent with (event publishing, reputation); empty sends without one"`
+	SESEndpoint         string `env:"SES_ENDPOINT" default:"" help:"tests only: an https(s) endpoint standing in for the SES v2 API; empty uses AWS"`
 
 	RealtimeAppID     string `env:"REALTIME_APP_ID" default:""`
 	RealtimeAppKey    string `env:"REALTIME_APP_KEY" default:""`
 	RealtimeAppSecret string `env:"REALTIME_APP_SECRET" default:"" secret:"true"`
 	// RealtimeURL is the WebSocket origin browsers connect to; empty means wss.<base domain>.
 	RealtimeURL string `env:"REALTIME_URL" default:""`
-	// RealtimeAPIURL is where api and worker publish (the realtime role's HTTP API).
-	RealtimeAPIURL               string `env:"REALTIME_API_URL" default:"http://127.0.0.1:8080"`
+	// RealtimeAPIURL is where api and worker publish (the realtime role's
+	// HTTP API). No default: outside dev a wrong guess would drop every
+	// event silently, so staging and production must name it.
+	RealtimeAPIURL               string `env:"REALTIME_API_URL" default:""`
 	RealtimeWebhookURL           string `env:"REALTIME_WEBHOOK_URL" default:"" help:"where channel webhooks go; empty turns them off"`
 	RealtimeMaxConnections       int    `env:"REALTIME_MAX_CONNECTIONS" default:"10000"`
 	RealtimeTenantMaxConnections int    `env:"REALTIME_TENANT_MAX_CONNECTIONS" default:"-1" help:"-1 means no per-tenant limit"`
 	RealtimeMaxMessageBytes      int    `env:"REALTIME_MAX_MESSAGE_BYTES" default:"10000"`
 	RealtimeClientEventsPerSec   int    `env:"REALTIME_CLIENT_EVENTS_PER_SECOND" default:"10"`
+	// Realtime keepalive and end-to-end encryption (docs/realtime.md).
+	RealtimeActivityTimeout     time.Duration `env:"REALTIME_ACTIVITY_TIMEOUT" default:"30s" help:"silence after which clients ping (sent to them) and the server pings a socket"`
+	RealtimePongTimeout         time.Duration `env:"REALTIME_PONG_TIMEOUT" default:"30s" help:"how long the server waits for a pong before closing a socket with 4201"`
+	RealtimeEncryptionMasterKey string        `env:"REALTIME_ENCRYPTION_MASTER_KEY" default:"" secret:"true" help:"base64 of 32 bytes: the api derives encrypted channels' keys from it; empty refuses private-encrypted- channels"`
 
 	// Files and scanning (docs/files.md). Tenant buckets are named
 	// S3_BUCKET_PREFIX + tenant id; S3_ENDPOINT empty means AWS itself.
-	S3Endpoint       string `env:"S3_ENDPOINT" default:"" help:"S3-compatible endpoint (http(s)://host:port); empty uses AWS S3 in S3_REGION"`
-	S3PublicEndpoint string `env:"S3_PUBLIC_ENDPOINT" default:"" help:"origin browsers use for presigned URLs when it differs from S3_ENDPOINT; also added to the web CSP connect-src"`
-	S3Region         string `env:"S3_REGION" default:"eu-west-2" help:"region of the tenant buckets and of SigV4 signatures (us-east-1 for most S3-compatible servers)"`
-	S3AccessKey      string `env:"S3_ACCESS_KEY" default:"" help:"static credentials for an S3-compatible server; empty uses the AWS default chain (task role)"`
-	S3SecretKey      string `env:"S3_SECRET_KEY" default:"" secret:"true" help:"secret of S3_ACCESS_KEY"`
-	S3PathStyle      string `env:"S3_PATH_STYLE" default:"auto" help:"auto (path-style when S3_ENDPOINT is set), on or off"`
-	S3BucketPrefix   string `env:"S3_BUCKET_PREFIX" default:"palisade-tenant-" help:"tenant buckets are <prefix><tenant id>"`
-	S3ExemptRoleARNs string `env:"S3_EXEMPT_ROLE_ARNS" default:"" help:"comma-separated role ARNs exempt from the deny-unless-Clean read rule (the scanner and worker; infra output tenant_bucket_read_exempt_role_arns)"`
-	S3WebhookToken   string `env:"S3_WEBHOOK_TOKEN" default:"" secret:"true" help:"shared token an S3-compatible server's ObjectCreated webhook must present; empty turns the webhook off"`
-	KMSKeyID         string `env:"KMS_KEY_ID" default:"" help:"KMS key for tenant buckets' default encryption (SSE-KMS); empty uses SSE-S3"`
+	S3Endpoint            string `env:"S3_ENDPOINT" default:"" help:"S3-compatible endpoint (http(s)://host:port); empty uses AWS S3 in S3_REGION"`
+	S3PublicEndpoint      string `env:"S3_PUBLIC_ENDPOINT" default:"" help:"origin browsers use for presigned URLs when it differs from S3_ENDPOINT; also added to the web CSP connect-src"`
+	S3Region              string `env:"S3_REGION" default:"eu-west-2" help:"region of the tenant buckets and of SigV4 signatures (us-east-1 for most S3-compatible servers)"`
+	S3AccessKey           string `env:"S3_ACCESS_KEY" default:"" help:"static credentials for an S3-compatible server; empty uses the AWS default chain (task role)"`
+	S3SecretKey           string `env:"S3_SECRET_KEY" default:"" secret:"true" help:"secret of S3_ACCESS_KEY"`
+	S3PathStyle           string `env:"S3_PATH_STYLE" default:"auto" help:"auto (path-style when S3_ENDPOINT is set), on or off"`
+	S3BucketPrefix        string `env:"S3_BUCKET_PREFIX" default:"palisade-tenant-" help:"tenant buckets are <prefix><tenant id>"`
+	S3ExemptRoleARNs      string `env:"S3_EXEMPT_ROLE_ARNS" default:"" help:"comma-separated role ARNs exempt from the deny-unless-Clean read rule (the scanner and worker; infra output tenant_bucket_read_exempt_role_arns)"`
+	S3TaggerRoleARNs      string `env:"S3_TAGGER_ROLE_ARNS" default:"" help:"comma-separated role ARNs the bucket policy lets write the ScanStatus and Quarantine tags (the scanner Lambda; infra output tenant_bucket_tagger_role_arns); empty: the S3_EXEMPT_ROLE_ARNS"`
+	S3ExpectedBucketOwner string `env:"S3_EXPECTED_BUCKET_OWNER" default:"" help:"AWS account id sent as x-amz-expected-bucket-owner on every S3 call, so a bucket of another account (a squatted name) is refused; empty sends none (S3-compatible servers)"`
+	S3WebhookToken        string `env:"S3_WEBHOOK_TOKEN" default:"" secret:"true" help:"shared token an S3-compatible server's ObjectCreated webhook must present; empty turns the webhook off"`
+	KMSKeyID              string `env:"KMS_KEY_ID" default:"" help:"KMS key for tenant buckets' default encryption (SSE-KMS); empty uses SSE-S3"`
 
 	// OutboundAllow exempts ranges from the outbound (SSRF) guard; production leaves it empty.
 	OutboundAllow string `env:"OUTBOUND_ALLOW" default:"" help:"CIDRs the outbound guard lets through although private or loopback (dev and tests only; empty in production)"`
 
 	ClamdAddr           string        `env:"CLAMD_ADDR" default:""`
+	ClamdBinary         string        `env:"CLAMD_BINARY" default:"" help:"scan and update-definitions: start this clamd (the scanner image sets /usr/sbin/clamd) on the signatures in CLAMAV_DIR, listening on CLAMD_ADDR; empty connects to a clamd already running at CLAMD_ADDR"`
+	ClamdStartTimeout   time.Duration `env:"CLAMD_START_TIMEOUT" default:"3m" help:"bound on a started clamd loading its signatures (a cold start with the official databases takes tens of seconds)"`
+	ClamAVDir           string        `env:"CLAMAV_DIR" default:"/tmp/clamav" help:"where the scanner keeps the signature databases it fetched (Lambda: only /tmp is writable)"`
+	ClamAVBucket        string        `env:"CLAMAV_DEFINITIONS_BUCKET" default:"" help:"private S3 mirror of the ClamAV signatures: update-definitions writes it, the scanner reads it at cold start; empty uses the databases already in CLAMAV_DIR"`
+	ClamAVUpstream      string        `env:"CLAMAV_UPSTREAM_URL" default:"https://database.clamav.net" help:"update-definitions: where the signature databases are downloaded from (ClamAV's CDN, or a mirror of it)"`
+	ClamAVDatabases     string        `env:"CLAMAV_DATABASES" default:"main.cvd,daily.cvd,bytecode.cvd" help:"update-definitions: comma-separated database files to mirror"`
 	ClamdTimeout        time.Duration `env:"CLAMD_TIMEOUT" default:"2m" help:"bound on one scan, connection to verdict; a timeout leaves the file pending"`
 	ScanMaxBytes        int           `env:"SCAN_MAX_BYTES" default:"104857600" help:"largest object streamed to clamd; larger ones are tagged Error, never Clean (keep at or below clamd's StreamMaxLength)"`
 	FilesMaxBytes       int           `env:"FILES_MAX_BYTES" default:"52428800" help:"largest upload the API signs a URL for"`
@@ -251,6 +283,12 @@ func (c Config) Validate() error {
 		bad("BASE_URL", "host %q must be a DNS name: tenants live at <slug>.<host>", u.Hostname())
 	} else if len(u.Hostname()) > MaxBaseHostLen {
 		bad("BASE_URL", "host %q is %d characters; at most %d, so that <slug>.<host> fits in a 253-character DNS name", u.Hostname(), len(u.Hostname()), MaxBaseHostLen)
+	} else if slices.Contains(strings.Split(strings.TrimSuffix(u.Hostname(), "."), "."), "") {
+		bad("BASE_URL", "host %q has an empty label", u.Hostname())
+	} else if p := u.Port(); p != "" && !validPort(p) || p == "" && strings.HasSuffix(u.Host, ":") {
+		bad("BASE_URL", "port %q must be a number from 1 to 65535", p)
+	} else if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		bad("BASE_URL", "%q must be an origin (no user, query or fragment), such as https://palisade.example.com", c.BaseURL)
 	}
 	if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("API_URL", "%q must be an http(s) URL", c.APIURL)
@@ -266,9 +304,28 @@ func (c Config) Validate() error {
 		bad("SESSION_STORE", "%q is not redis or sql", c.SessionStore)
 	}
 	switch c.MailDriver {
-	case "smtp", "outbox":
+	case "ses", "smtp", "outbox":
 	default:
-		bad("MAIL_DRIVER", "%q is not smtp or outbox", c.MailDriver)
+		bad("MAIL_DRIVER", "%q is not ses, smtp or outbox", c.MailDriver)
+	}
+	if c.SESEndpoint != "" {
+		if u, err := url.Parse(c.SESEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("SES_ENDPOINT", "%q must be an http(s)://host[:port] origin", c.SESEndpoint)
+		}
+	}
+	if c.RealtimeAPIURL != "" {
+		if u, err := url.Parse(c.RealtimeAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("REALTIME_API_URL", "%q must be an http(s) URL such as http://realtime.internal:8080", c.RealtimeAPIURL)
+		}
+	}
+	if u, err := url.Parse(c.ClamAVUpstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("CLAMAV_UPSTREAM_URL", "%q must be an http(s) URL", c.ClamAVUpstream)
+	}
+	if _, err := ParseDatabases(c.ClamAVDatabases); err != nil {
+		bad("CLAMAV_DATABASES", "%v", err)
+	}
+	if c.ClamdStartTimeout < time.Second {
+		bad("CLAMD_START_TIMEOUT", "must be at least 1s")
 	}
 	if c.MailDriver == "smtp" && c.SMTPURL != "" {
 		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
@@ -285,11 +342,27 @@ func (c Config) Validate() error {
 			bad(name, "must be at least 1")
 		}
 	}
+	for name, d := range map[string]time.Duration{"REALTIME_ACTIVITY_TIMEOUT": c.RealtimeActivityTimeout, "REALTIME_PONG_TIMEOUT": c.RealtimePongTimeout} {
+		if d < time.Second || d > time.Hour {
+			bad(name, "%s must be between 1s and 1h", d)
+		}
+	}
+	if k := c.RealtimeEncryptionMasterKey; k != "" {
+		if b, err := base64.StdEncoding.DecodeString(k); err != nil || len(b) != 32 {
+			bad("REALTIME_ENCRYPTION_MASTER_KEY", "must be the base64 of exactly 32 bytes (openssl rand -base64 32)")
+		}
+	}
 	if _, err := ParseCIDRs(c.OutboundAllow); err != nil {
 		bad("OUTBOUND_ALLOW", "%v", err)
 	}
 	if _, err := ParseCIDRs(c.TrustedProxies); err != nil {
 		bad("TRUSTED_PROXIES", "%v", err)
+	}
+	if _, err := ParseCIDRs(c.CDNProxies); err != nil {
+		bad("CDN_PROXIES", "%v", err)
+	}
+	if err := validClientIPHeader(c.ClientIPHeader); err != nil {
+		bad("CLIENT_IP_HEADER", "%v", err)
 	}
 	if c.SessionIdle <= 0 {
 		bad("SESSION_IDLE_TIMEOUT", "must be positive")
@@ -303,6 +376,9 @@ func (c Config) Validate() error {
 	}
 	if c.WorkerDrainTimeout < time.Second || c.WorkerDrainTimeout > 10*time.Minute {
 		bad("WORKER_DRAIN_TIMEOUT", "must be between 1s and 10m")
+	}
+	if c.MetricsEMFInterval != 0 && (c.MetricsEMFInterval < time.Second || c.MetricsEMFInterval > time.Hour) {
+		bad("METRICS_EMF_INTERVAL", "must be 0 (off) or between 1s and 1h")
 	}
 	if c.SchedulerEvery != 0 && (c.SchedulerEvery < time.Second || c.SchedulerEvery%time.Second != 0) {
 		bad("SCHEDULER_EVERY", "must be 0 or a whole number of seconds")
@@ -448,6 +524,26 @@ func (c Config) RequireRealtime() error {
 	return nil
 }
 
+// ParseDatabases reads CLAMAV_DATABASES: plain file names of ClamAV
+// databases (no folders, so a bucket key can never climb out of its prefix).
+func ParseDatabases(v string) ([]string, error) {
+	var out []string
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if strings.ContainsAny(part, `/\`) || strings.HasPrefix(part, ".") || !strings.Contains(part, ".") {
+			return nil, fmt.Errorf("%q is not a database file name such as daily.cvd", part)
+		}
+		out = append(out, part)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("names no database")
+	}
+	return out, nil
+}
+
 // RequireMail checks that mail can be sent.
 func (c Config) RequireMail() error {
 	if c.MailDriver == "smtp" && c.SMTPURL == "" {
@@ -458,6 +554,25 @@ func (c Config) RequireMail() error {
 
 // Secure reports whether cookies must be Secure and HSTS sent.
 func (c Config) Secure() bool { return c.Env != EnvDev && c.Env != EnvTest }
+
+// validClientIPHeader accepts an HTTP header name that a CDN sets, never
+// one of the headers the proxies in front of the API write themselves.
+func validClientIPHeader(h string) error {
+	if h == "" {
+		return nil
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return fmt.Errorf("%q is not a header name (letters, digits and '-')", h)
+		}
+	}
+	for _, own := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "Host"} {
+		if strings.EqualFold(h, own) {
+			return fmt.Errorf("%q is written by the load balancer or the BFF, not by the CDN; use the CDN's own header (CF-Connecting-IP behind Cloudflare)", h)
+		}
+	}
+	return nil
+}
 
 // ParseCIDRs parses a comma-separated list of CIDRs or bare addresses.
 func ParseCIDRs(s string) ([]netip.Prefix, error) {
@@ -511,4 +626,40 @@ func Mask(s string) string {
 		return u.Scheme + "://***@" + u.Host
 	}
 	return "***"
+}
+
+// Secrets lists the secret values of c (fields tagged secret, and the
+// password inside a URL or DSN among them), for loggers to mask wherever
+// one appears.
+func (c Config) Secrets() []string {
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	var out []string
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("secret") != "true" {
+			continue
+		}
+		s, ok := v.Field(i).Interface().(string)
+		if !ok || s == "" {
+			continue
+		}
+		out = append(out, s)
+		if u, err := url.Parse(s); err == nil && u.User != nil {
+			if p, ok := u.User.Password(); ok && p != "" {
+				out = append(out, p, url.QueryEscape(p))
+			}
+		} else if user, rest, ok := strings.Cut(s, "@"); ok && rest != "" {
+			// A MySQL DSN: user:password@tcp(host)/db.
+			if _, p, ok := strings.Cut(user, ":"); ok && p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// validPort is 1–5 ASCII digits naming a port from 1 to 65535.
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && len(p) <= 5 && strings.Trim(p, "0123456789") == "" && n >= 1 && n <= 65535
 }

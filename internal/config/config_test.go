@@ -49,6 +49,8 @@ func TestValidationNamesTheVariable(t *testing.T) {
 		"PALISADE_ENV":                        "prod",
 		"PALISADE_DB_DRIVER":                  "oracle",
 		"PALISADE_TRUSTED_PROXIES":            "10.0.0.0/33",
+		"PALISADE_CDN_PROXIES":                "173.245.48.0/33",
+		"PALISADE_CLIENT_IP_HEADER":           "X-Forwarded-For",
 		"PALISADE_BASE_URL":                   "http://palisade.example.com",
 		"PALISADE_SMTP_URL":                   "mail.example.com",
 	}
@@ -59,6 +61,27 @@ func TestValidationNamesTheVariable(t *testing.T) {
 				t.Fatalf("error %v does not name %s", err, name)
 			}
 		})
+	}
+}
+
+// PALISADE_BASE_URL is an origin whose host and port the tenant, admin and
+// realtime hosts are built from: a port outside 1–65535 (the fuzzer's
+// "http://0:0" gave an admin host that classified as unknown), an empty
+// label, user info, a query or a fragment is refused by name.
+func TestBaseURLMustBeAnOrigin(t *testing.T) {
+	for _, base := range []string{"http://0:0", "http://localhost:0", "http://localhost:65536", "http://localhost:", "http://localhost:+80",
+		"http://a..b", "http://.localhost", "http://u:p@localhost", "http://localhost?x=1", "http://localhost?", "http://localhost#f"} {
+		t.Run(base, func(t *testing.T) {
+			_, err := config.Load(context.Background(), env(map[string]string{"PALISADE_ENV": "dev", "PALISADE_BASE_URL": base}), nil, nil)
+			if err == nil || !strings.Contains(err.Error(), "PALISADE_BASE_URL") {
+				t.Fatalf("%q: error %v does not name PALISADE_BASE_URL", base, err)
+			}
+		})
+	}
+	for _, base := range []string{"http://localhost:3000", "http://localhost", "https://palisade.example.com.", "http://127.0.0.1:65535", "https://palisade.example.com/"} {
+		if _, err := config.Load(context.Background(), env(map[string]string{"PALISADE_ENV": "dev", "PALISADE_BASE_URL": base}), nil, nil); err != nil {
+			t.Errorf("%q refused: %v", base, err)
+		}
 	}
 }
 

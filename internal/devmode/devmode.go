@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/alicebob/miniredis/v2"
 
@@ -61,8 +63,9 @@ func Overrides() map[string]string {
 	}
 }
 
-// Run starts everything and blocks until ctx ends.
-func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) error {
+// Run starts everything and blocks until ctx ends. environ is the
+// process's environment (KEY=value), for the unknown-variable warnings.
+func Run(ctx context.Context, getenv config.Getenv, environ []string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(ctx, getenv, nil, Overrides())
 	if err != nil {
 		return err
@@ -84,6 +87,15 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 	if getenv(config.Prefix+"REALTIME_API_URL") == "" {
 		cfg.RealtimeAPIURL = "http://" + displayAddr(cfg.DevRealtimeAddr)
 	}
+	// The embedded S3 store changes the process's working folder; give it
+	// back when dev stops (tests go on in the same process).
+	if wd, err := os.Getwd(); err == nil {
+		defer func() { _ = os.Chdir(wd) }()
+	}
+	// Absolute: after that change a relative SQLite path opens nothing.
+	if cfg.DevDataDir, err = filepath.Abs(cfg.DevDataDir); err != nil {
+		return &config.FieldError{Var: "DEV_DATA_DIR", Msg: err.Error()}
+	}
 	if err := os.MkdirAll(cfg.DevDataDir, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
 	}
@@ -96,11 +108,19 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 	if embedS3 {
 		cfg.S3Endpoint, cfg.S3Region = "http://"+cfg.DevS3Addr, "us-east-1"
 		cfg.S3AccessKey, cfg.S3SecretKey = DevS3Access, DevS3Secret
-		cfg.S3WebhookToken = randomPassword()
+		if cfg.S3WebhookToken == "" {
+			cfg.S3WebhookToken = randomPassword()
+		}
 	}
-	log := obs.NewLogger(stderr, cfg.LogLevel, "dev")
+	// A developer reads this console: one short line per record, secrets
+	// masked wherever they appear (production roles log JSON).
+	log := obs.NewDevLogger(stderr, cfg.LogLevel, cfg.Secrets()...)
+	for _, u := range config.UnknownVariables(environ) {
+		log.Warn(u.String())
+	}
 
-	if getenv(config.Prefix+"REDIS_URL") == "" {
+	embedRedis := getenv(config.Prefix+"REDIS_URL") == ""
+	if embedRedis {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return fmt.Errorf("start embedded redis: %w", err)
@@ -111,7 +131,11 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	log.Info("configuration", "config", cfg)
+	logConfig(log, cfg, environ, embedRedis, embedS3)
+	// Libraries that print (versitygw writes its start-up notes to stdout,
+	// one with the webhook URL and its token) go through the logger, masked.
+	restore := captureStrayOutput(log.With("server", "s3"))
+	defer restore()
 
 	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
@@ -148,7 +172,7 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 	hosts := tenancy.FromBaseURL(cfg.BaseURL)
 	public := Router(hosts, webSrv, hqSrv)
 
-	rt, err := app.NewRealtime(cfg, rdb, log.With("server", "realtime"), m.Registry, nil)
+	rt, err := app.NewRealtime(cfg, rdb, log.With("server", "realtime"), m.Registry, app.WebhookSink(cfg, rdb))
 	if err != nil {
 		return err
 	}
@@ -162,7 +186,10 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 			for _, l := range lns {
 				_ = l.Close() // the failed listen is the error worth reporting
 			}
-			return fmt.Errorf("listen for %s on %s: %w (is another palisade dev running?)", name, a, err)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return fmt.Errorf("listen for %s on %s: %w (is another palisade dev running?)", name, a, err)
+			}
+			return fmt.Errorf("listen for %s on %s: %w", name, a, err)
 		}
 		lns[name] = ln
 	}
@@ -171,8 +198,12 @@ func Run(ctx context.Context, getenv config.Getenv, stdout, stderr io.Writer) er
 	// answers (the connection waits in the listen queue until the API serves).
 	if embedS3 {
 		webhook := "http://" + cfg.DevAPIAddr + "/api/files/s3-events?token=" + cfg.S3WebhookToken
+		s3ctx, stopS3 := context.WithCancel(ctx)
+		s3Done := make(chan struct{})
+		defer func() { stopS3(); <-s3Done }() // before the output capture ends
 		go func() {
-			if err := runS3(ctx, filepath.Join(cfg.DevDataDir, "s3"), cfg.DevS3Addr, DevS3Access, DevS3Secret, webhook, log.With("server", "s3")); err != nil && ctx.Err() == nil {
+			defer close(s3Done)
+			if err := runS3(s3ctx, filepath.Join(cfg.DevDataDir, "s3"), cfg.DevS3Addr, DevS3Access, DevS3Secret, webhook, log.With("server", "s3")); err != nil && s3ctx.Err() == nil {
 				log.Error("embedded S3 store stopped; uploads will fail", "err", err)
 			}
 		}()

@@ -12,6 +12,12 @@ import (
 	"github.com/versity/versitygw/embedgw"
 )
 
+// versitygw's IAM cache, in seconds (its CLI defaults).
+const (
+	iamCacheTTL   = 120
+	iamCachePrune = 3600
+)
+
 // runS3 serves an S3-compatible store (versitygw, posix backend with
 // versioning) from dir until ctx ends. It verifies SigV4 (presigned URLs
 // included), keeps object tags and versions, and posts ObjectCreated events
@@ -42,6 +48,9 @@ func runS3(ctx context.Context, dir, addr, access, secret, webhook string, log *
 		RootUserAccess: access, RootUserSecret: secret, Region: "us-east-1",
 		Ports: []string{addr}, MaxConnections: 1000, MaxRequests: 1000, AdminMaxConnections: 100, AdminMaxRequests: 100,
 		MultipartMaxParts: 10000, IAMDir: iam, Quiet: true, CORSAllowOrigin: "*", EventWebhookURL: webhook,
+		// Zero is not "off": the cache's prune loop would spin on
+		// time.After(0) and burn a core while dev is idle.
+		IAMCacheTTL: iamCacheTTL, IAMCachePrune: iamCachePrune,
 	}
 	log.Info("embedded S3 store starting", "addr", addr, "dir", dir)
 	return embedgw.RunVersityGW(ctx, be, cfg)

@@ -1,5 +1,6 @@
-// Package obs is Palisade's observability: JSON logs that carry the
-// request's ids from its context, and Prometheus metrics.
+// Package obs is Palisade's observability: logs that carry the request's
+// ids from its context (JSON in production, one readable line per record
+// in dev) with configured secrets masked, and Prometheus metrics.
 package obs
 
 import (
@@ -56,9 +57,15 @@ func (h ctxHandler) WithAttrs(a []slog.Attr) slog.Handler { return ctxHandler{h.
 func (h ctxHandler) WithGroup(n string) slog.Handler      { return ctxHandler{h.Handler.WithGroup(n)} }
 
 // NewLogger writes JSON lines to w (stdout in production, for CloudWatch).
-func NewLogger(w io.Writer, level string, role string) *slog.Logger {
+// Any of secrets met in a message or a value is written as ***.
+func NewLogger(w io.Writer, level string, role string, secrets ...string) *slog.Logger {
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: ParseLevel(level)})
+	return slog.New(ctxHandler{redact(h, secrets)}).With("role", role)
+}
+
+// ParseLevel reads debug, info, warn or error; anything else is info.
+func ParseLevel(level string) slog.Level {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})
-	return slog.New(ctxHandler{h}).With("role", role)
+	return l
 }

@@ -19,11 +19,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,16 +49,42 @@ func BuildPalisade(dir string) (string, error) {
 	return bin, nil
 }
 
-// FreeAddr is a loopback address nothing listens on right now.
+// FreeAddr is a loopback address nothing listens on right now, for a
+// process the test starts later. A port from the kernel's ephemeral range
+// (127.0.0.1:0) could meanwhile become the source port of any outgoing
+// connection (to Redis, MariaDB, another test's server) and the process
+// would fail to bind it; so the port is drawn below that range, never
+// handed out twice in one test binary, and checked by a bind.
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	freeMu.Lock()
+	defer freeMu.Unlock()
+	for range 200 {
+		port := freeLow + mrand.IntN(freeHigh-freeLow) // #nosec G404 -- test port choice, not a secret
+		if freeGiven[port] {
+			continue
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		freeGiven[port] = true
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	tb.Fatal("no free port found in 20000-32767")
+	return ""
 }
+
+// The ports FreeAddr draws from: below Linux's default ephemeral range
+// (32768-60999), above the well-known and registered services' usual ones.
+const freeLow, freeHigh = 20000, 32768
+
+var (
+	freeMu    sync.Mutex
+	freeGiven = map[int]bool{}
+)
 
 // Proc is one running role.
 type Proc struct {

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -42,6 +43,13 @@ type Stack struct {
 // adds PALISADE_* settings.
 func NewStack(t testing.TB, driver string, env map[string]string) *Stack {
 	t.Helper()
+	return NewStackLogging(t, driver, env, Logger(t))
+}
+
+// NewStackLogging is NewStack with every role (api, realtime, web, hq and
+// the worker) logging to log, for tests that read what is logged.
+func NewStackLogging(t testing.TB, driver string, env map[string]string, log *slog.Logger) *Stack {
+	t.Helper()
 	_, prefix, redisURL := Redis(t)
 	public := httptest.NewUnstartedServer(nil)
 	_, port, _ := net.SplitHostPort(public.Listener.Addr().String())
@@ -81,7 +89,6 @@ func NewStack(t testing.TB, driver string, env map[string]string) *Stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	log := Logger(t)
 	m := obs.NewMetrics()
 	apiSrv, err := app.NewAPI(cfg, st, rdb, log, m, &httpx.Health{}, app.APIOptions{Hasher: auth.Hasher{P: auth.FastParams}})
 	if err != nil {
@@ -115,7 +122,7 @@ func NewStack(t testing.TB, driver string, env map[string]string) *Stack {
 		t.Fatal(err)
 	}
 	if cfg.S3Endpoint != "" {
-		startWorker(t, cfg, st, rdb)
+		startWorker(t, cfg, st, rdb, log)
 	}
 	hosts := tenancy.FromBaseURL(cfg.BaseURL)
 	public.Config.Handler = devmode.Router(hosts, web, hq)
@@ -148,9 +155,9 @@ func (s *Stack) Client() *http.Client {
 
 // startWorker runs a job worker beside a stack that has an object store,
 // so uploads get scanned as in production.
-func startWorker(t testing.TB, cfg config.Config, st *store.Store, rdb redis.UniversalClient) {
+func startWorker(t testing.TB, cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *slog.Logger) {
 	t.Helper()
-	w := app.NewWorker(cfg, st, rdb, Logger(t), jobs.NewMetrics(obs.NewMetrics().Registry), app.WorkerOptions{})
+	w := app.NewWorker(cfg, st, rdb, log, jobs.NewMetrics(obs.NewMetrics().Registry), app.WorkerOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

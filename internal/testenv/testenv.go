@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/palisade-hq/palisade/internal/store"
+	"github.com/palisade-hq/palisade/internal/testenv/skiplog"
 )
 
 // Required reports whether CI demands every service.
@@ -31,8 +32,12 @@ func Missing(tb testing.TB, service, envVar string) {
 	if Required() {
 		tb.Fatalf("%s is required (PALISADE_TEST_REQUIRE_SERVICES=1) but %s is not set", service, envVar)
 	}
+	Note(tb, "skipped", service, envVar)
 	tb.Skipf("%s not available: set %s to run this test", service, envVar)
 }
+
+// Note records that a test was skipped or ran on a stand-in (skiplog).
+func Note(tb testing.TB, kind, service, envVar string) { skiplog.Note(tb, kind, service, envVar) }
 
 // RandomName is a short random suffix for databases and key prefixes.
 func RandomName() string {
@@ -59,6 +64,7 @@ func Drivers(tb testing.TB) []string {
 	if Required() {
 		tb.Fatal("MariaDB is required (PALISADE_TEST_REQUIRE_SERVICES=1) but PALISADE_TEST_MYSQL_DSN is not set")
 	}
+	Note(tb, "stand-in", "MariaDB (ran on SQLite only)", "PALISADE_TEST_MYSQL_DSN")
 	return []string{"sqlite"}
 }
 
@@ -138,6 +144,7 @@ func Redis(tb testing.TB) (client *redis.Client, prefix, url string) {
 		if Required() {
 			tb.Fatal("Redis is required (PALISADE_TEST_REQUIRE_SERVICES=1) but PALISADE_TEST_REDIS_URL is not set")
 		}
+		Note(tb, "stand-in", "Redis (ran on miniredis)", "PALISADE_TEST_REDIS_URL")
 		mr := miniredis.RunT(tb)
 		url = "redis://" + mr.Addr()
 	}
