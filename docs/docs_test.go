@@ -34,6 +34,10 @@ func roles(t *testing.T) (map[string]bool, map[string]map[string]bool) {
 		if i+1 < len(locs) {
 			end = locs[i+1][0]
 		}
+		// A case body ends at the next case or at the end of its function.
+		if f := strings.Index(src[loc[1]:end], "\nfunc "); f >= 0 {
+			end = loc[1] + f
+		}
 		body := src[loc[1]:end]
 		for _, n := range names {
 			top[n[1]] = true

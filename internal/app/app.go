@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/palisade-hq/palisade/internal/api"
@@ -37,7 +38,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	if err := cfg.RequireDB(); err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, cfg.DBDriver, cfg.DBDSN)
+	return store.OpenWith(ctx, cfg.DBDriver, cfg.DBDSN, store.Options{TLSCAFile: cfg.DBTLSCA})
 }
 
 // OpenRedis connects to the configured Redis and checks it answers.
@@ -70,17 +71,13 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 	if err != nil {
 		return nil, err
 	}
-	var mailer mail.Mailer
-	switch cfg.MailDriver {
-	case "outbox":
-		mailer = mail.Outbox{Store: st}
-	default:
-		if err := cfg.RequireMail(); err != nil {
-			return nil, err
-		}
-		if mailer, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
-			return nil, &config.FieldError{Var: "SMTP_URL", Msg: err.Error()}
-		}
+	cdn, err := config.ParseCIDRs(cfg.CDNProxies)
+	if err != nil {
+		return nil, err
+	}
+	mailer, err := NewMailer(context.Background(), cfg, st)
+	if err != nil {
+		return nil, err
 	}
 	sessStore := opt.SessionStore
 	if sessStore == nil {
@@ -118,9 +115,11 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 		Mailer:           mailer,
 		Hasher:           hasher,
 		Throttle:         &auth.Throttle{Redis: rdb, Prefix: cfg.RedisPrefix, MaxAccount: cfg.LoginMaxPerAccount, MaxIP: cfg.LoginMaxPerIP, Window: cfg.LoginWindow},
-		TenantSessions:   session.New(session.Options{Cookie: session.TenantCookie, Secure: cfg.Secure(), Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute, Store: sessStore, OnError: onErr}),
-		OperatorSessions: session.New(session.Options{Cookie: session.OperatorCookie, Secure: cfg.Secure(), Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute, Store: sessStore, OnError: onErr}),
+		TenantSessions:   session.New(session.Options{Realm: session.RealmTenant, Secure: cfg.Secure(), Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute, Store: sessStore, OnError: onErr}),
+		OperatorSessions: session.New(session.Options{Realm: session.RealmOperator, Secure: cfg.Secure(), Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute, Store: sessStore, OnError: onErr}),
 		TrustedProxies:   trusted,
+		CDNProxies:       cdn,
+		ClientIPHeader:   cfg.ClientIPHeader,
 		Hosts:            tenancy.FromBaseURL(cfg.BaseURL),
 		InvitationTTL:    cfg.InvitationTTL,
 		PasswordResetTTL: cfg.PasswordResetTTL,
@@ -135,8 +134,44 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 			AuthPerTenant: auth.Limit{Rate: cfg.RateLimitAuthPerTenant, Period: cfg.RateLimitPeriod},
 		},
 	})
+	s.RealtimeEncryptionKey, s.Realtime = realtimeEncryptionKey(cfg), realtimeTerminator(cfg) // realtime.go
 	s.ReadyChecks(s.Health)
 	return s, nil
+}
+
+// NewMailer is the configured mail driver: SES (the AWS deployments),
+// SMTP (other hosts) or the database outbox (dev).
+func NewMailer(ctx context.Context, cfg config.Config, st *store.Store) (mail.Mailer, error) {
+	switch cfg.MailDriver {
+	case "outbox":
+		return mail.Outbox{Store: st}, nil
+	case "ses":
+		var opts []func(*awsconfig.LoadOptions) error
+		if cfg.SESRegion != "" {
+			opts = append(opts, awsconfig.WithRegion(cfg.SESRegion))
+		}
+		acfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("aws config for ses: %w", err)
+		}
+		if acfg.Region == "" {
+			acfg.Region = cfg.S3Region
+		}
+		m, err := mail.NewSES(acfg, cfg.SESEndpoint, cfg.MailFrom, cfg.SESConfigurationSet)
+		if err != nil {
+			return nil, &config.FieldError{Var: "MAIL_DRIVER", Msg: err.Error()}
+		}
+		return m, nil
+	default:
+		if err := cfg.RequireMail(); err != nil {
+			return nil, err
+		}
+		m, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			return nil, &config.FieldError{Var: "SMTP_URL", Msg: err.Error()}
+		}
+		return m, nil
+	}
 }
 
 // NewScannerProbe reports malware scanning to HQ's health page.
@@ -198,6 +233,7 @@ func bffParts(cfg config.Config) (*bff.Client, *ui.Renderer, error) {
 	if err != nil {
 		return nil, nil, &config.FieldError{Var: "API_URL", Msg: err.Error()}
 	}
+	client.ClientIPHeader = cfg.ClientIPHeader
 	views, err := ui.New()
 	if err != nil {
 		return nil, nil, fmt.Errorf("templates: %w", err)

@@ -59,13 +59,10 @@ func NewFiles(ctx context.Context, cfg config.Config, st *store.Store, rdb redis
 // filesMailer is the configured mailer, or nil (logged) when it cannot be
 // built: a malware notice that cannot be sent must not stop scanning.
 func filesMailer(cfg config.Config, st *store.Store, log *slog.Logger) mail.Mailer {
-	if cfg.MailDriver == "outbox" {
-		return mail.Outbox{Store: st}
-	}
 	if cfg.RequireMail() != nil {
 		return nil
 	}
-	m, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+	m, err := NewMailer(context.Background(), cfg, st)
 	if err != nil {
 		log.Error("files: mailer unavailable; malware notices will only be logged", "err", err)
 		return nil

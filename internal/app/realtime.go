@@ -2,17 +2,21 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/palisade-hq/palisade/internal/api"
 	"github.com/palisade-hq/palisade/internal/config"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/obs"
 	"github.com/palisade-hq/palisade/internal/realtime"
+	"github.com/palisade-hq/palisade/internal/realtime/publish"
 )
 
 // NewRealtime builds the Pusher-protocol server from the configuration.
@@ -29,9 +33,30 @@ func NewRealtime(cfg config.Config, rdb redis.UniversalClient, log *slog.Logger,
 		TenantMaxConnections:  cfg.RealtimeTenantMaxConnections,
 		MaxMessageBytes:       cfg.RealtimeMaxMessageBytes,
 		ClientEventsPerSecond: cfg.RealtimeClientEventsPerSec,
+		ActivityTimeout:       cfg.RealtimeActivityTimeout,
+		PongTimeout:           cfg.RealtimePongTimeout,
 		WebhookURL:            cfg.RealtimeWebhookURL,
 		RedisPrefix:           cfg.RedisPrefix + "realtime:",
 	}, rdb, log, reg, sink)
+}
+
+// realtimeEncryptionKey is the validated master key of encrypted channels
+// (config.Load checked it is base64 of 32 bytes), or nil.
+func realtimeEncryptionKey(cfg config.Config) []byte {
+	k, err := base64.StdEncoding.DecodeString(cfg.RealtimeEncryptionMasterKey)
+	if err != nil || len(k) != realtime.EncryptionMasterKeyLen {
+		return nil
+	}
+	return k
+}
+
+// realtimeTerminator is what the api calls to close sockets when access
+// ends; nil (a nil interface, not a nil pointer) without realtime.
+func realtimeTerminator(cfg config.Config) api.RealtimeTerminator {
+	if cfg.RequireRealtime() != nil {
+		return nil
+	}
+	return publish.New(cfg.RealtimeAPIURL, cfg.RealtimeAppID, cfg.RealtimeAppKey, cfg.RealtimeAppSecret, &http.Client{Timeout: 5 * time.Second})
 }
 
 // WebhookSink hands channel webhooks to the job queue, so the socket loop
@@ -67,12 +92,14 @@ func RunRealtime(ctx context.Context, cfg config.Config, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
-		httpx.Server{Name: "realtime", Addr: addr(cfg, DefaultRealtimeAddr), Handler: RealtimeHandler(rt, health),
-			BeforeShutdown: func(ctx context.Context) {
-				if err := rt.Shutdown(ctx); err != nil {
-					log.Warn("realtime shutdown", "err", err)
-				}
-			}},
-		MetricsServer(m, health, cfg.MetricsAddr))
+	return withEMF(ctx, cfg, log, "realtime", m, func(ctx context.Context) error {
+		return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
+			httpx.Server{Name: "realtime", Addr: addr(cfg, DefaultRealtimeAddr), Handler: RealtimeHandler(rt, health),
+				BeforeShutdown: func(ctx context.Context) {
+					if err := rt.Shutdown(ctx); err != nil {
+						log.Warn("realtime shutdown", "err", err)
+					}
+				}},
+			MetricsServer(m, health, cfg.MetricsAddr))
+	})
 }

@@ -2,13 +2,18 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/config"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/store"
 )
 
 // Default listen addresses, matching the spec's container ports.
@@ -43,9 +48,11 @@ func RunAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
-		httpx.Server{Name: "api", Addr: addr(cfg, DefaultAPIAddr), Handler: srv},
-		MetricsServer(m, health, cfg.MetricsAddr))
+	return withEMF(ctx, cfg, log, "api", m, func(ctx context.Context) error {
+		return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
+			httpx.Server{Name: "api", Addr: addr(cfg, DefaultAPIAddr), Handler: srv},
+			MetricsServer(m, health, cfg.MetricsAddr))
+	})
 }
 
 // RunWeb serves the tenant site.
@@ -56,9 +63,11 @@ func RunWeb(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
-		httpx.Server{Name: "web", Addr: addr(cfg, DefaultWebAddr), Handler: srv},
-		MetricsServer(m, health, cfg.MetricsAddr))
+	return withEMF(ctx, cfg, log, "web", m, func(ctx context.Context) error {
+		return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
+			httpx.Server{Name: "web", Addr: addr(cfg, DefaultWebAddr), Handler: srv},
+			MetricsServer(m, health, cfg.MetricsAddr))
+	})
 }
 
 // RunHQ serves the operators' console.
@@ -69,9 +78,11 @@ func RunHQ(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
-		httpx.Server{Name: "hq", Addr: addr(cfg, DefaultWebAddr), Handler: srv},
-		MetricsServer(m, health, cfg.MetricsAddr))
+	return withEMF(ctx, cfg, log, "hq", m, func(ctx context.Context) error {
+		return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
+			httpx.Server{Name: "hq", Addr: addr(cfg, DefaultWebAddr), Handler: srv},
+			MetricsServer(m, health, cfg.MetricsAddr))
+	})
 }
 
 // RunMigrate applies migrations and exits; the deploy pipeline runs it
@@ -86,7 +97,41 @@ func RunMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		return err
 	}
 	log.Info("migrations up to date")
+	users, err := RoleUsers(cfg)
+	if err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		if err := st.EnsureRoleUsers(ctx, users); err != nil {
+			return fmt.Errorf("database role users: %w", err)
+		}
+		names := make([]string, 0, len(users))
+		for _, u := range users {
+			names = append(names, u.Role+"="+u.User)
+		}
+		log.Info("database role users up to date", "users", strings.Join(names, ","))
+	}
 	return nil
+}
+
+// RoleUsers reads the role users migrate maintains from the DSNs of
+// PALISADE_DB_USER_* (resolved from Secrets Manager by config.Load).
+func RoleUsers(cfg config.Config) ([]store.RoleUser, error) {
+	var out []store.RoleUser
+	for _, r := range []struct{ role, env, dsn string }{
+		{"api", "DB_USER_API", cfg.DBUserAPI}, {"worker", "DB_USER_WORKER", cfg.DBUserWorker},
+		{"hq", "DB_USER_HQ", cfg.DBUserHQ}, {"scanner", "DB_USER_SCANNER", cfg.DBUserScanner},
+	} {
+		if r.dsn == "" {
+			continue
+		}
+		c, err := mysql.ParseDSN(r.dsn)
+		if err != nil {
+			return nil, &config.FieldError{Var: r.env, Msg: "not a MariaDB DSN"} // never the DSN itself: it holds the password
+		}
+		out = append(out, store.RoleUser{Role: r.role, User: c.User, Password: c.Passwd})
+	}
+	return out, nil
 }
 
 // RunCreateOperator is `palisade hq create-operator`.

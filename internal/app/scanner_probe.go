@@ -28,7 +28,7 @@ func (p scannerProbe) ScannerStatus(ctx context.Context) (api.ScannerStatus, err
 	}
 	out.PendingOverdue, out.Infected24h = pending, infected
 	if p.clamd == nil {
-		out.Error = "PALISADE_CLAMD_ADDR is not set: uploads stay pending"
+		out.NotConfigured = true
 		return out, nil
 	}
 	engine, sigs, date, err := p.clamd.Version(ctx)

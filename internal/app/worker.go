@@ -146,14 +146,15 @@ func RunWorkerWith(ctx context.Context, cfg config.Config, log *slog.Logger, opt
 		return err
 	}
 	defer rdb.Close()
-	m := obs.NewMetrics()
+	m, jm := WorkerMetrics(cfg, st, rdb)
 	health := &httpx.Health{}
 	health.Check("database", st.Ping)
 	health.Check("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-	jobs.RegisterQueueDepth(m.Registry, rdb)
-	w := NewWorker(cfg, st, rdb, log, jobs.NewMetrics(m.Registry), opt)
-	return alongside(ctx, w.Run, func(ctx context.Context) error {
-		return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout, MetricsServer(m, health, cfg.MetricsAddr))
+	w := NewWorker(cfg, st, rdb, log, jm, opt)
+	return withEMF(ctx, cfg, log, "worker", m, func(ctx context.Context) error {
+		return alongside(ctx, w.Run, func(ctx context.Context) error {
+			return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout, MetricsServer(m, health, cfg.MetricsAddr))
+		})
 	})
 }
 
@@ -188,8 +189,10 @@ func RunScheduler(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 	hb := heartbeatCheck{rdb: rdb, prefix: cfg.RedisPrefix, sched: s, started: time.Now()}
 	health.Check("heartbeat", hb.check)
 	srv := httpx.Server{Name: "metrics", Addr: cfg.MetricsAddr, Handler: schedulerMux(m, health, hb)}
-	return alongside(ctx, s.Run, func(ctx context.Context) error {
-		return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout, srv)
+	return withEMF(ctx, cfg, log, "scheduler", m, func(ctx context.Context) error {
+		return alongside(ctx, s.Run, func(ctx context.Context) error {
+			return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout, srv)
+		})
 	})
 }
 

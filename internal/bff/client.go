@@ -21,6 +21,10 @@ import (
 type Client struct {
 	Base *url.URL
 	HTTP *http.Client
+	// ClientIPHeader is the CDN's client-IP header (CF-Connecting-IP),
+	// passed on as received: the API alone decides whether to believe it,
+	// from the X-Forwarded-For chain this proxy extends.
+	ClientIPHeader string
 }
 
 // NewClient builds a client with bounded timeouts and a pooled transport.
@@ -75,7 +79,7 @@ func (c *Client) Call(w http.ResponseWriter, r *http.Request, method, path strin
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	ForwardHeaders(req.Header, r)
+	c.ForwardHeaders(req.Header, r)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return fmt.Errorf("call api %s %s: %w", method, path, err)
@@ -129,11 +133,18 @@ func (c *Client) Ready(ctx context.Context) error {
 }
 
 // ForwardHeaders copies what the API needs to know about the browser's
-// request: its credentials, its origin and the proxy chain.
-func ForwardHeaders(dst http.Header, r *http.Request) {
+// request: its credentials, its origin and the proxy chain (with the CDN's
+// client-IP header when one is configured).
+func (c *Client) ForwardHeaders(dst http.Header, r *http.Request) {
 	for _, h := range []string{"Cookie", "Authorization", "User-Agent", "X-Request-Id", "Accept-Language"} {
 		if v := r.Header.Values(h); len(v) > 0 {
 			dst[h] = append([]string(nil), v...)
+		}
+	}
+	if c.ClientIPHeader != "" {
+		dst.Del(c.ClientIPHeader)
+		if v := r.Header.Values(c.ClientIPHeader); len(v) > 0 {
+			dst[http.CanonicalHeaderKey(c.ClientIPHeader)] = append([]string(nil), v...)
 		}
 	}
 	prior := strings.Join(r.Header.Values("X-Forwarded-For"), ", ")

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+
+	"github.com/palisade-hq/palisade/internal/httpx"
 )
 
 // Proxy forwards the browser's /api/* calls to the internal API: Cookie and
@@ -21,11 +23,11 @@ func Proxy(c *Client, log *slog.Logger, allow func(path string) bool) http.Handl
 			pr.Out.Header.Del("X-Forwarded-For")
 			pr.Out.Header.Del("X-Forwarded-Host")
 			pr.Out.Header.Del("X-Forwarded-Proto")
-			ForwardHeaders(pr.Out.Header, pr.In)
+			c.ForwardHeaders(pr.Out.Header, pr.In)
 		},
 		Transport: c.HTTP.Transport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			log.ErrorContext(r.Context(), "api proxy failed", "err", err, "path", r.URL.Path)
+			log.ErrorContext(r.Context(), "api proxy failed", "err", err, "path", httpx.LogPath(r.URL.Path))
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadGateway)
 			_, _ = w.Write([]byte(`{"error":{"code":"bad_gateway","message":"the API is unavailable; try again shortly"}}`))

@@ -237,3 +237,85 @@ func FuzzClientIP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCDNClientIP: the CDN's client-IP header behind trusted proxies. The
+// header is the answer exactly when walking from the socket peer leftwards
+// through well-formed trusted or CDN hops reaches a CDN edge and the
+// header is one address; in every other case the answer is the
+// X-Forwarded-For walk with the CDN's ranges trusted like the rest, so a
+// client that did not come through the CDN can never choose it.
+func FuzzCDNClientIP(f *testing.F) {
+	for _, s := range [][5]string{
+		{"10.0.11.7:4000", "173.245.48.9", "203.0.113.7", "10.0.0.0/16", "173.245.48.0/20"},
+		{"10.0.11.7:4000", "198.51.100.9", "203.0.113.7", "10.0.0.0/16", "173.245.48.0/20"},
+		{"10.0.11.7:4000", "173.245.48.9, 198.51.100.9", "203.0.113.7", "10.0.0.0/16", "173.245.48.0/20"},
+		{"173.245.48.9:443", "", "2001:db8::7", "10.0.0.0/16", "173.245.48.0/20,2400:cb00::/32"},
+		{"203.0.113.5:4000", "173.245.48.9", "203.0.113.7", "10.0.0.0/16", "173.245.48.0/20"},
+		{"10.0.11.7:4000", "garbage, 173.245.48.9", "fe80::1%eth0", "10.0.0.0/16", "173.245.48.0/20"},
+		{"10.0.11.7:4000", "203.0.113.8, 173.245.48.9", "", "10.0.0.0/16", "173.245.48.0/20"},
+		{"[::ffff:10.0.11.7]:1", "::ffff:173.245.48.9", "::ffff:203.0.113.7", "10.0.0.0/16", "173.245.48.0/20"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3], s[4])
+	}
+	f.Fuzz(func(t *testing.T, remote, xff, cf, cidrs, cdnCIDRs string) {
+		trusted, err := config.ParseCIDRs(cidrs)
+		if err != nil {
+			return
+		}
+		cdn, err := config.ParseCIDRs(cdnCIDRs)
+		if err != nil {
+			return
+		}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = remote
+		if xff != "" {
+			r.Header.Set("X-Forwarded-For", xff)
+		}
+		if cf != "" {
+			r.Header.Set("CF-Connecting-IP", cf)
+		}
+		p := httpx.Proxies{Trusted: trusted, CDN: cdn, Header: "CF-Connecting-IP"}
+		got := p.ClientIP(r)
+		if !got.IsValid() || got.Is4In6() {
+			t.Fatalf("ClientIP = %v, not a valid unmapped address", got)
+		}
+		all := append(append([]netip.Prefix(nil), trusted...), cdn...)
+		plain := httpx.ClientIP(r, all)
+		// Walk as the model: the peer, then the hops from the right, while
+		// each is well-formed and trusted; stop at the first CDN edge.
+		chain := []string{remote}
+		if xff != "" {
+			hops := strings.Split(xff, ",")
+			for i := len(hops) - 1; i >= 0; i-- {
+				chain = append(chain, hops[i])
+			}
+		}
+		viaCDN := false
+		for i, h := range chain {
+			var a netip.Addr
+			if i == 0 {
+				a = peerOf(h)
+			} else if a, err = netip.ParseAddr(strings.TrimSpace(h)); err != nil {
+				break
+			}
+			a = a.Unmap()
+			if !trustedBy(a, all) {
+				break
+			}
+			if trustedBy(a, cdn) {
+				viaCDN = true
+				break
+			}
+		}
+		want := plain
+		if h, err := netip.ParseAddr(strings.TrimSpace(cf)); viaCDN && err == nil && h.Zone() == "" {
+			want = h.Unmap()
+		}
+		if got != want {
+			t.Fatalf("peer %q, X-Forwarded-For %q, CF-Connecting-IP %q, trusted %v, CDN %v: ClientIP = %v, want %v (through the CDN: %v)", remote, xff, cf, trusted, cdn, got, want, viaCDN)
+		}
+		if !trustedBy(peerOf(remote), all) && got != peerOf(remote) {
+			t.Fatalf("untrusted peer %q, but ClientIP = %v", remote, got)
+		}
+	})
+}

@@ -66,12 +66,12 @@ func StatusOf(kind core.Kind) int {
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e *core.Error
 	if !errors.As(err, &e) && DependencyDown(err) {
-		log.WarnContext(r.Context(), "dependency unavailable", "err", err, "method", r.Method, "path", r.URL.Path)
+		log.WarnContext(r.Context(), "dependency unavailable", "err", err, "method", r.Method, "path", LogPath(r.URL.Path))
 		writeUnavailable(w, obs.RequestID(r.Context()))
 		return
 	}
 	if !errors.As(err, &e) {
-		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
+		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", LogPath(r.URL.Path))
 		WriteJSON(w, http.StatusInternalServerError, ErrorBody{ErrorDetail{Code: string(core.KindInternal),
 			Message: "something went wrong on our side; the request id is " + obs.RequestID(r.Context())}})
 		return

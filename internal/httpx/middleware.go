@@ -92,7 +92,7 @@ func Observe(log *slog.Logger, m *obs.Metrics, server string, mux *http.ServeMux
 				if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 					level = slog.LevelDebug
 				}
-				log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", pattern,
+				log.Log(r.Context(), level, "request", "method", r.Method, "path", LogPath(r.URL.Path), "route", pattern,
 					"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000)
 			}()
 			next.ServeHTTP(sw, r)

@@ -62,7 +62,8 @@ type Spec struct {
 	// Created is the commit time, not the build time: it keeps builds
 	// reproducible.
 	Created time.Time
-	// CACerts is a PEM bundle (Debian's /etc/ssl/certs/ca-certificates.crt).
+	// CACerts is the host's PEM bundle (FindCABundle finds it on Debian,
+	// Amazon Linux and others); it becomes CACertsPath in the image.
 	CACerts string
 	// ZoneInfo is Go's $GOROOT/lib/time/zoneinfo.zip, unpacked into
 	// /usr/share/zoneinfo where Go's time package looks first.

@@ -131,10 +131,17 @@ func Define[P any](name string, opts Options) Def[P] {
 type EnqueueOption func(*enqueueOpts)
 
 type enqueueOpts struct {
-	at    time.Time
-	id    string
-	group string
+	at     time.Time
+	id     string
+	group  string
+	revive bool
 }
+
+// ReviveDead, with ID, runs the job of that ID again when it is dead
+// instead of refusing the enqueue: a sweep that retries work (the rescan of
+// pending files) gets one job per ID that still comes back after clamd was
+// down for longer than its retries.
+func ReviveDead() EnqueueOption { return func(o *enqueueOpts) { o.revive = true } }
 
 // inGroup holds the job for the worker's aggregator to merge with others
 // of its group.
@@ -174,12 +181,13 @@ func (d Def[P]) Enqueue(ctx context.Context, c *Client, p P, opts ...EnqueueOpti
 
 // Client enqueues jobs. It shares the caller's Redis connection pool.
 type Client struct {
-	c *asynq.Client
+	c    *asynq.Client
+	insp *asynq.Inspector
 }
 
 // NewClient enqueues on rdb. Closing the Client leaves rdb open.
 func NewClient(rdb redis.UniversalClient) *Client {
-	return &Client{c: asynq.NewClientFromRedisClient(rdb)}
+	return &Client{c: asynq.NewClientFromRedisClient(rdb), insp: asynq.NewInspectorFromRedisClient(rdb)}
 }
 
 // Close releases the client (not the Redis connection).
@@ -206,6 +214,13 @@ func (c *Client) enqueue(ctx context.Context, name string, o Options, body []byt
 		aopts = append(aopts, asynq.Group(eo.group))
 	}
 	info, err := c.c.EnqueueContext(ctx, asynq.NewTaskWithHeaders(name, body, headers), aopts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) && eo.revive {
+		if ti, ierr := c.insp.GetTaskInfo(o.Queue, eo.id); ierr == nil && ti.State == asynq.TaskStateArchived {
+			if rerr := c.insp.RunTask(o.Queue, eo.id); rerr == nil {
+				return eo.id, nil
+			}
+		}
+	}
 	switch {
 	case errors.Is(err, asynq.ErrDuplicateTask), errors.Is(err, asynq.ErrTaskIDConflict):
 		return "", fmt.Errorf("%w (%s)", ErrDuplicate, name)

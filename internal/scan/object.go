@@ -68,9 +68,9 @@ func (s *Scanner) Scan(ctx context.Context, o Object) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if st := Status(tags[TagKey]); st == Clean || st == Infected {
-		res.Verdict, res.Cached, res.Duration = Verdict{Status: st, Signature: tags["Signature"]}, true, time.Since(start)
-		return res, nil
+	if cached, ok := taggedVerdict(o, tags); ok {
+		cached.Duration = time.Since(start)
+		return cached, nil
 	}
 	v, err := s.Clamd.ScanFrom(ctx, func() (io.ReadCloser, int64, error) {
 		obj, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &o.Bucket, Key: &o.Key, VersionId: optional(o.VersionID)})
@@ -89,6 +89,25 @@ func (s *Scanner) Scan(ctx context.Context, o Object) (Result, error) {
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// Tagged is the verdict already tagged on the object (by the scan Lambda
+// or an earlier scan), without scanning; ok is false when it has none.
+// It needs no clamd.
+func (s *Scanner) Tagged(ctx context.Context, o Object) (res Result, ok bool, err error) {
+	tags, err := s.tags(ctx, o)
+	if err != nil {
+		return Result{Object: o}, false, err
+	}
+	res, ok = taggedVerdict(o, tags)
+	return res, ok, nil
+}
+
+func taggedVerdict(o Object, tags map[string]string) (Result, bool) {
+	if st := Status(tags[TagKey]); st == Clean || st == Infected {
+		return Result{Object: o, Verdict: Verdict{Status: st, Signature: tags["Signature"]}, Cached: true}, true
+	}
+	return Result{Object: o}, false
 }
 
 func (s *Scanner) tags(ctx context.Context, o Object) (map[string]string, error) {

@@ -43,9 +43,9 @@ func (h Hosts) Classify(host string) (Kind, string) {
 	if len(host) > 255 {
 		return Unknown, ""
 	}
-	name := host
-	if hst, _, err := net.SplitHostPort(host); err == nil {
-		name = hst
+	name, ok := hostName(host)
+	if !ok {
+		return Unknown, ""
 	}
 	name = strings.TrimSuffix(strings.ToLower(name), ".")
 	if name == h.Base || name == "www."+h.Base {
@@ -65,6 +65,53 @@ func (h Hosts) Classify(host string) (Kind, string) {
 		return Unknown, ""
 	}
 	return Tenant, label
+}
+
+// hostName takes a Host header apart strictly: a name, or a bracketed IPv6
+// literal, then optionally ":" and a port of digits in 1–65535. Anything
+// else ("acme.localhost:3000.evil.example", "acme.localhost:evil", an
+// unbracketed IPv6 address, a zone id) is not a host of ours: net's
+// SplitHostPort takes any text after the last colon as the port.
+func hostName(host string) (string, bool) {
+	name, port := host, ""
+	hasPort := false
+	if strings.HasPrefix(host, "[") {
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return "", false
+		}
+		name, port = host[1:end], host[end+1:]
+		if ip := net.ParseIP(name); ip == nil || ip.To4() != nil && !strings.Contains(name, ":") {
+			return "", false
+		}
+		if port != "" {
+			if port[0] != ':' {
+				return "", false
+			}
+			port, hasPort = port[1:], true
+		}
+	} else if i := strings.IndexByte(host, ':'); i >= 0 {
+		name, port, hasPort = host[:i], host[i+1:], true
+	}
+	if hasPort && !validPort(port) {
+		return "", false
+	}
+	return name, name != ""
+}
+
+// validPort is 1–5 ASCII digits naming a port from 1 to 65535.
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 {
+		return false
+	}
+	n := 0
+	for _, c := range []byte(p) {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n >= 1 && n <= 65535
 }
 
 func (h Hosts) origin(host string) string {

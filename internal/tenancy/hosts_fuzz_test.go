@@ -34,6 +34,13 @@ func FuzzHostRoundTrip(f *testing.F) {
 		{"https://example.com", "xn--80ak6aa92e.example.com"},
 		// A fully qualified base (trailing dot) once sent every host to Unknown.
 		{"https://palisade.example.com.", "acme.palisade.example.com"},
+		// Strict ports (issue 14, item 9).
+		{"http://localhost:3000", "acme.localhost:3000.evil.example"},
+		{"http://localhost:3000", "acme.localhost:evil"},
+		{"http://localhost:3000", "[::1]:3000"},
+		// CI's fuzzer: a base on port 0 gave an admin host that was unknown
+		// (the configuration now refuses it).
+		{"http://0:0", "admin.0:0"},
 	} {
 		f.Add(s[0], s[1])
 	}

@@ -30,6 +30,7 @@ func Redis(tb testing.TB) (*redis.Client, string) {
 		if testenv.Required() {
 			tb.Fatal("Redis is required (PALISADE_TEST_REQUIRE_SERVICES=1) but PALISADE_TEST_REDIS_URL is not set")
 		}
+		testenv.Note(tb, "stand-in", "Redis (ran on miniredis)", "PALISADE_TEST_REDIS_URL")
 		mr := miniredis.RunT(tb)
 		url := "redis://" + mr.Addr()
 		opt, _ := redis.ParseURL(url)

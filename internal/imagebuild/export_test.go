@@ -1,0 +1,4 @@
+package imagebuild
+
+// ProxyEscape exposes proxyEscape to the external tests.
+var ProxyEscape = proxyEscape
