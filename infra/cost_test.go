@@ -266,6 +266,10 @@ func estimate(t *testing.T, p prices) []costLine {
 	keys := float64(len(instances(t, sec, "aws_kms_key.this")))
 	secrets := float64(len(instances(t, sec, "aws_secretsmanager_secret.this")))
 	add(notInSpec, fmt.Sprintf("KMS keys (%g)", keys), fmt.Sprintf("%g keys", keys), usd(p.KMSKey)+" /key-month", keys*p.KMSKey)
+	// Crypto-shredding: a key per tenant, created by the app (not Terraform).
+	if v := child(t, in, "ecs").Var("tenant_kms_keys"); v.IsKnown() && v.True() {
+		add(notInSpec, fmt.Sprintf("KMS keys, one per tenant (%g tenants assumed; created at run time)", a["tenants"]), fmt.Sprintf("%g keys", a["tenants"]), usd(p.KMSKey)+" /key-month", a["tenants"]*p.KMSKey)
+	}
 	add(notInSpec, fmt.Sprintf("Secrets Manager secrets (%g)", secrets), fmt.Sprintf("%g secrets", secrets), usd(p.Secret)+" /secret-month", secrets*p.Secret)
 
 	sc := child(t, in, "scanner")

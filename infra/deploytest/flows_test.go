@@ -97,6 +97,12 @@ func runFlows(t *testing.T, m *model, s *stack, runs map[string]*roleRun, newRun
 		if err := (files.Jobs{S: wsvc}).Provision(ctx, jobs.BucketPayload{TenantID: tenant.ID}); err != nil {
 			t.Fatalf("worker provisioning job: %v", err)
 		}
+		// Crypto-shredding needs a key per tenant (issue 16, item 6).
+		if worker.env["PALISADE_KMS_TENANT_KEYS"] != "on" {
+			t.Errorf("the worker's task definition has PALISADE_KMS_TENANT_KEYS=%q: tenants share a key, so offboarding cannot crypto-shred", worker.env["PALISADE_KMS_TENANT_KEYS"])
+		} else if k := worker.rec.kms.tenantKeyOf(wsvc.Settings.BucketName(tenant.ID)); k == nil || k.state != "Enabled" {
+			t.Errorf("provisioning left tenant %d without an enabled key of its own: %+v", tenant.ID, k)
+		}
 	})
 	body := []byte("%PDF-1.4 seam test\n")
 	var fileID int64
@@ -257,6 +263,9 @@ func runFlows(t *testing.T, m *model, s *stack, runs map[string]*roleRun, newRun
 		if err := wsvc.DeleteTenantData(ctx, tenant.ID); err != nil {
 			t.Fatalf("worker tenant deletion: %v", err)
 		}
+		if k := worker.rec.kms.tenantKeyOf(wsvc.Settings.BucketName(tenant.ID)); k != nil && k.state != "PendingDeletion" {
+			t.Errorf("after offboarding the tenant's key is %s, not scheduled for deletion", k.state)
+		}
 	})
 }
 
@@ -330,19 +339,36 @@ func imageEnv(path string) (map[string]string, error) {
 }
 
 // implied are the calls AWS makes with the caller's permissions on its
-// behalf: SSE-KMS objects need the key for writes and reads.
+// behalf: SSE-KMS objects need the bucket's key for writes and reads (the
+// tenant's own key, or the shared one), through S3 (kms:ViaService).
 func implied(r *roleRun, calls []call) []call {
-	key := r.env["PALISADE_KMS_KEY_ID"]
-	if key == "" {
-		return nil
-	}
 	var out []call
 	for _, c := range calls {
+		var action string
 		switch c.Action {
 		case "s3:PutObject":
-			out = append(out, call{Action: "kms:GenerateDataKey", Resource: key, Detail: "SSE-KMS for " + c.Resource})
+			action = "kms:GenerateDataKey"
 		case "s3:GetObject", "s3:GetObjectVersion":
-			out = append(out, call{Action: "kms:Decrypt", Resource: key, Detail: "SSE-KMS for " + c.Resource})
+			action = "kms:Decrypt"
+		default:
+			continue
+		}
+		ctx := map[string][]string{"kms:ViaService": {"s3." + region + ".amazonaws.com"}}
+		// The bucket's key decides, whoever calls: the scan Lambda reads
+		// objects the api's presigned PUT encrypted with the tenant's key.
+		key := r.env["PALISADE_KMS_KEY_ID"]
+		bucket, _, _ := strings.Cut(strings.TrimPrefix(c.Resource, "arn:aws:s3:::"), "/")
+		if k := r.rec.kms.tenantKeyOf(bucket); k != nil {
+			key = k.arn
+			for t, v := range resourceTags(k) {
+				ctx[t] = v
+			}
+		} else if r.env["PALISADE_KMS_TENANT_KEYS"] == "on" {
+			out = append(out, call{Action: action, Resource: "arn:aws:kms:::no-key-for-" + bucket, Detail: "SSE-KMS for " + c.Resource + ": the bucket has no tenant key"})
+			continue
+		}
+		if key != "" {
+			out = append(out, call{Action: action, Resource: key, Detail: "SSE-KMS for " + c.Resource, Context: ctx})
 		}
 	}
 	return out

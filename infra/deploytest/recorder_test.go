@@ -56,6 +56,7 @@ type recorder struct {
 	// It is set while an earlier process of the role may still be making
 	// requests, hence atomic.
 	owner atomic.Pointer[string]
+	kms   *kmsStandIn
 }
 
 func newRecorder(t *testing.T, role string, s3env testenv.S3Env, secrets map[string]string) *recorder {
@@ -183,9 +184,7 @@ func (r *recorder) jsonService(w http.ResponseWriter, target string, body []byte
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"ARN": secretARN(id), "Name": id, "SecretString": v, "VersionId": "v1"})
 	case "TrentService":
-		key, _ := in["KeyId"].(string)
-		r.add(call{Action: "kms:" + op, Resource: key, Detail: target})
-		_ = json.NewEncoder(w).Encode(map[string]any{"KeyId": key})
+		r.kms.serve(r, w, op, in)
 	default:
 		r.add(call{Action: "unknown:" + target, Resource: "*", Detail: target})
 		r.fail("request to an AWS service this proxy does not know: %s", target)

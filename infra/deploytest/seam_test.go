@@ -56,6 +56,9 @@ type stack struct {
 	redisToken string
 	s3         testenv.S3Env
 	clamd      string
+	// kms is the stand-in's key state, shared by every role's proxy (the
+	// api creates a tenant's key, the worker shreds it).
+	kms *kmsStandIn
 	// secrets are the Secrets Manager values by secret key (db, redis, app).
 	secrets map[string]string
 	// rolePasswords are the role users' generated passwords, by role.
@@ -66,7 +69,7 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	s3 := testenv.S3(t)
 	clamd := testenv.Clamd(t)
-	s := &stack{dir: t.TempDir(), s3: s3, clamd: clamd, dbUser: "palisade", dbPassword: "db-" + testenv.RandomName(), redisToken: "redis-" + testenv.RandomName()}
+	s := &stack{dir: t.TempDir(), s3: s3, clamd: clamd, kms: newKMSStandIn(), dbUser: "palisade", dbPassword: "db-" + testenv.RandomName(), redisToken: "redis-" + testenv.RandomName()}
 	s.rdsCA = newTestCA(t, s.dir, "test-rds")
 	s.amazonCA = newTestCA(t, s.dir, "test-amazon-root")
 	s.rootsFile = systemRootsPlus(t, s.dir, s.amazonCA.CAFile)
@@ -340,6 +343,7 @@ func TestDeployment(t *testing.T) {
 	runs := map[string]*roleRun{}
 	newRun := func(name string, c container, apiURL string) *roleRun {
 		rec := newRecorder(t, name, s.s3, flat)
+		rec.kms = s.kms
 		r := &roleRun{name: name, c: c, rec: rec}
 		r.env = s.environment(t, m, name, c, secrets, rec, apiURL)
 		r.httpAddr = r.env["PALISADE_HTTP_ADDR"]

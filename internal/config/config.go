@@ -127,6 +127,8 @@ type Config struct {
 	S3ExpectedBucketOwner string `env:"S3_EXPECTED_BUCKET_OWNER" default:"" help:"AWS account id sent as x-amz-expected-bucket-owner on every S3 call, so a bucket of another account (a squatted name) is refused; empty sends none (S3-compatible servers)"`
 	S3WebhookToken        string `env:"S3_WEBHOOK_TOKEN" default:"" secret:"true" help:"shared token an S3-compatible server's ObjectCreated webhook must present; empty turns the webhook off"`
 	KMSKeyID              string `env:"KMS_KEY_ID" default:"" help:"KMS key for tenant buckets' default encryption (SSE-KMS); empty uses SSE-S3"`
+	KMSTenantKeys         string `env:"KMS_TENANT_KEYS" default:"off" help:"on: each tenant bucket is encrypted with the tenant's own KMS key (alias/<S3_BUCKET_PREFIX><tenant id>), scheduled for deletion at offboarding (crypto-shredding); AWS only; off uses KMS_KEY_ID"`
+	KMSShredDays          int    `env:"KMS_SHRED_DAYS" default:"7" help:"days (7-30) a shredded tenant key stays pending deletion, the window in which an offboarding by mistake can still be undone"`
 
 	// OutboundAllow exempts ranges from the outbound (SSRF) guard; production leaves it empty.
 	OutboundAllow string `env:"OUTBOUND_ALLOW" default:"" help:"CIDRs the outbound guard lets through although private or loopback (dev and tests only; empty in production)"`
@@ -422,6 +424,14 @@ func (c Config) Validate() error {
 	case "auto", "on", "off":
 	default:
 		bad("S3_PATH_STYLE", "%q is not one of auto, on, off", c.S3PathStyle)
+	}
+	switch c.KMSTenantKeys {
+	case "off", "on":
+	default:
+		bad("KMS_TENANT_KEYS", "%q is not one of on, off", c.KMSTenantKeys)
+	}
+	if c.KMSShredDays < 7 || c.KMSShredDays > 30 {
+		bad("KMS_SHRED_DAYS", "%d is not from 7 to 30 (AWS's pending-deletion window)", c.KMSShredDays)
 	}
 	if c.FilesMaxBytes < 1 || c.ScanMaxBytes < 1 {
 		bad("FILES_MAX_BYTES", "FILES_MAX_BYTES and SCAN_MAX_BYTES must be positive")

@@ -100,7 +100,9 @@ var TagWriteActions = []string{"s3:PutObjectTagging", "s3:PutObjectVersionTaggin
 type Provisioner struct {
 	S3       *s3.Client
 	Settings Settings
-	Log      *slog.Logger
+	// Keys, when set, gives each bucket its tenant's own KMS key.
+	Keys *TenantKeys
+	Log  *slog.Logger
 }
 
 // Provision creates the tenant's bucket if needed and (re)applies every
@@ -124,6 +126,12 @@ func (p *Provisioner) Provision(ctx context.Context, tenantID int64) (bucket str
 		}
 		return fmt.Errorf("bucket %s: %s: %w", bucket, what, err)
 	}
+	// The key first: an offboarded tenant's key is pending deletion, and
+	// then no bucket is made for it.
+	rule, err := p.encryptionRule(ctx, tenantID)
+	if err != nil {
+		return bucket, nil, fmt.Errorf("bucket %s: %w", bucket, err)
+	}
 	in := &s3.CreateBucketInput{Bucket: b, ObjectOwnership: types.ObjectOwnershipBucketOwnerEnforced}
 	if p.Settings.AWS() && p.Settings.Region != "us-east-1" {
 		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(p.Settings.Region)}
@@ -137,7 +145,7 @@ func (p *Provisioner) Provision(ctx context.Context, tenantID int64) (bucket str
 		return bucket, warnings, err
 	}
 	_, err = p.S3.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: b,
-		ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{p.encryptionRule()}}})
+		ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{rule}}})
 	if err = step("default encryption", err); err != nil {
 		return bucket, warnings, err
 	}
@@ -246,12 +254,22 @@ func (p *Provisioner) create(ctx context.Context, in *s3.CreateBucketInput, tena
 	}
 }
 
-func (p *Provisioner) encryptionRule() types.ServerSideEncryptionRule {
-	if p.Settings.KMSKeyID != "" {
-		return types.ServerSideEncryptionRule{BucketKeyEnabled: aws.Bool(true), ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{
-			SSEAlgorithm: types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(p.Settings.KMSKeyID)}}
+// encryptionRule is the tenant bucket's default encryption: the tenant's
+// own key (created on first use), else the shared key, else SSE-S3. A bucket
+// key keeps KMS requests to a few per bucket, not one per object.
+func (p *Provisioner) encryptionRule(ctx context.Context, tenantID int64) (types.ServerSideEncryptionRule, error) {
+	key := p.Settings.KMSKeyID
+	if p.Keys != nil {
+		var err error
+		if key, err = p.Keys.Ensure(ctx, tenantID); err != nil {
+			return types.ServerSideEncryptionRule{}, err
+		}
 	}
-	return types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryptionAes256}}
+	if key != "" {
+		return types.ServerSideEncryptionRule{BucketKeyEnabled: aws.Bool(true), ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{
+			SSEAlgorithm: types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(key)}}, nil
+	}
+	return types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryptionAes256}}, nil
 }
 
 func publicAccessBlock() *types.PublicAccessBlockConfiguration {
@@ -306,9 +324,15 @@ func (p *Provisioner) Audit(ctx context.Context, bucket string) ([]Finding, erro
 	}
 	if e, err := p.S3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b}); err != nil {
 		failed("default encryption", err)
-	} else if want := p.encryptionRule(); e.ServerSideEncryptionConfiguration == nil || len(e.ServerSideEncryptionConfiguration.Rules) == 0 ||
+	} else if want, werr := p.auditEncryptionRule(ctx, bucket); werr != nil {
+		add("default encryption", "the expected key cannot be read: %s", firstLine(werr))
+	} else if e.ServerSideEncryptionConfiguration == nil || len(e.ServerSideEncryptionConfiguration.Rules) == 0 ||
 		!sameEncryption(e.ServerSideEncryptionConfiguration.Rules[0], want) {
-		add("default encryption", "is not %s", want.ApplyServerSideEncryptionByDefault.SSEAlgorithm)
+		what := string(want.ApplyServerSideEncryptionByDefault.SSEAlgorithm)
+		if k := want.ApplyServerSideEncryptionByDefault.KMSMasterKeyID; k != nil {
+			what += " with key " + *k
+		}
+		add("default encryption", "is not %s", what)
 	}
 	if pab, err := p.S3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b}); err != nil {
 		failed("public access block", err)
@@ -337,6 +361,24 @@ func (p *Provisioner) Audit(ctx context.Context, bucket string) ([]Finding, erro
 		add("event notifications", "EventBridge notifications are off, so uploads would never be scanned")
 	}
 	return out, nil
+}
+
+// auditEncryptionRule is the rule a bucket should have, without creating a
+// key: a tenant bucket whose key is missing is a finding, not a repair.
+func (p *Provisioner) auditEncryptionRule(ctx context.Context, bucket string) (types.ServerSideEncryptionRule, error) {
+	tenantID, ok := p.Settings.TenantOfBucket(bucket)
+	if p.Keys == nil || !ok {
+		return p.encryptionRule(ctx, 0)
+	}
+	arn, err := p.Keys.lookup(ctx, p.Keys.Alias(tenantID))
+	if err == nil && arn == "" {
+		err = fmt.Errorf("the tenant has no key (%s)", p.Keys.Alias(tenantID))
+	}
+	if err != nil {
+		return types.ServerSideEncryptionRule{}, err
+	}
+	return types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{
+		SSEAlgorithm: types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(arn)}}, nil
 }
 
 func sameEncryption(got, want types.ServerSideEncryptionRule) bool {

@@ -9,7 +9,8 @@ import (
 )
 
 // DeleteTenantData removes every object version and delete marker in the
-// tenant's bucket, then the bucket (HQ's offboarding, jobs.TenantDataDeleter).
+// tenant's bucket, then the bucket, then schedules the tenant's own KMS key
+// for deletion where it has one (HQ's offboarding, jobs.TenantDataDeleter).
 // A bucket that is already gone is success, so a retried deletion finishes.
 func (s *Service) DeleteTenantData(ctx context.Context, tenantID int64) error {
 	bucket := s.Settings.BucketName(tenantID)
@@ -17,7 +18,7 @@ func (s *Service) DeleteTenantData(ctx context.Context, tenantID int64) error {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if errorCode(err) == "NoSuchBucket" {
-			return nil
+			return s.shredKey(ctx, tenantID)
 		}
 		if err != nil {
 			return fmt.Errorf("list versions of %s: %w", bucket, err)
@@ -45,6 +46,18 @@ func (s *Service) DeleteTenantData(ctx context.Context, tenantID int64) error {
 		return fmt.Errorf("delete bucket %s: %w", bucket, err)
 	}
 	s.Log.InfoContext(ctx, "tenant bucket deleted", "tenant_id", tenantID, "bucket", bucket)
+	return s.shredKey(ctx, tenantID)
+}
+
+// shredKey comes last, so that a failed deletion above is retried with the
+// key still there; from here every copy that outlived the bucket is
+// unreadable.
+func (s *Service) shredKey(ctx context.Context, tenantID int64) error {
+	if k := s.TenantKeys(); k != nil {
+		if _, err := k.Shred(ctx, tenantID); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

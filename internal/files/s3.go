@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
@@ -34,6 +35,9 @@ type Settings struct {
 	PathStyle      bool
 	BucketPrefix   string
 	KMSKeyID       string
+	// TenantKeys: each tenant bucket gets its own KMS key (AWS only).
+	TenantKeys     bool
+	ShredDays      int
 	ExemptRoleARNs []string
 	// TaggerRoleARNs may write the scan tags (ScanStatus, Quarantine);
 	// empty: ExemptRoleARNs.
@@ -76,7 +80,8 @@ func SettingsFrom(cfg config.Config, tenantOrigin string) Settings {
 	return Settings{
 		Endpoint: cfg.S3Endpoint, PublicEndpoint: cfg.S3PublicEndpoint, Region: cfg.S3Region,
 		AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, PathStyle: pathStyle,
-		BucketPrefix: cfg.S3BucketPrefix, KMSKeyID: cfg.KMSKeyID, ExemptRoleARNs: split(cfg.S3ExemptRoleARNs),
+		BucketPrefix: cfg.S3BucketPrefix, KMSKeyID: cfg.KMSKeyID,
+		TenantKeys: cfg.KMSTenantKeys == "on", ShredDays: cfg.KMSShredDays, ExemptRoleARNs: split(cfg.S3ExemptRoleARNs),
 		TaggerRoleARNs: split(cfg.S3TaggerRoleARNs), ExpectedBucketOwner: cfg.S3ExpectedBucketOwner,
 		CORSOrigins: []string{tenantOrigin}, MaxBytes: int64(cfg.FilesMaxBytes), AllowedTypes: split(cfg.FilesAllowedTypes),
 		UploadTTL: cfg.FilesUploadURLTTL, DownloadTTL: cfg.FilesDownloadURLTTL, RescanAfter: cfg.FilesRescanAfter,
@@ -104,6 +109,8 @@ func (s Settings) PublicOrigin() string {
 type Clients struct {
 	S3      *s3.Client
 	Presign *s3.PresignClient
+	// KMS is set when the tenants have their own keys.
+	KMS *kms.Client
 }
 
 // NewClients builds the S3 clients.
@@ -139,6 +146,9 @@ func NewClients(ctx context.Context, s Settings) (Clients, error) {
 		pub = s.PublicEndpoint
 	}
 	c.Presign = s3.NewPresignClient(client(pub, ""))
+	if s.TenantKeys {
+		c.KMS = kms.NewFromConfig(acfg)
+	}
 	return c, nil
 }
 

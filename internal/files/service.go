@@ -49,7 +49,15 @@ type Service struct {
 
 // Provisioner of this service's buckets.
 func (s *Service) Provisioner() *Provisioner {
-	return &Provisioner{S3: s.Clients.S3, Settings: s.Settings, Log: s.Log}
+	return &Provisioner{S3: s.Clients.S3, Settings: s.Settings, Keys: s.TenantKeys(), Log: s.Log}
+}
+
+// TenantKeys are the per-tenant KMS keys, nil when the tenants share one.
+func (s *Service) TenantKeys() *TenantKeys {
+	if s.Clients.KMS == nil {
+		return nil
+	}
+	return &TenantKeys{KMS: s.Clients.KMS, Scope: s.Settings.BucketPrefix, ShredDays: s.Settings.ShredDays, Log: s.Log}
 }
 
 // Upload is what a client needs to send the bytes.

@@ -86,6 +86,10 @@ locals {
     # another account under one of our predictable names is refused.
     { name = "PALISADE_S3_EXPECTED_BUCKET_OWNER", value = data.aws_caller_identity.current.account_id },
     { name = "PALISADE_KMS_KEY_ID", value = var.tenant_kms_key_id },
+    # A KMS key per tenant, scheduled for deletion at offboarding
+    # (crypto-shredding, docs/architecture.md).
+    { name = "PALISADE_KMS_TENANT_KEYS", value = var.tenant_kms_keys ? "on" : "off" },
+    { name = "PALISADE_KMS_SHRED_DAYS", value = tostring(var.tenant_key_deletion_days) },
     { name = "PALISADE_METRICS_ADDR", value = ":${var.metrics_port}" },
   ]
 

@@ -270,6 +270,23 @@ variable "tenant_kms_key_id" {
   default     = ""
 }
 
+variable "tenant_kms_keys" {
+  description = "PALISADE_KMS_TENANT_KEYS: each tenant bucket is encrypted with the tenant's own KMS key, scheduled for deletion at offboarding (crypto-shredding). Needs the storage module's tenant_kms_keys on too."
+  type        = bool
+  default     = true
+}
+
+variable "tenant_key_deletion_days" {
+  description = "PALISADE_KMS_SHRED_DAYS: days a shredded tenant key stays pending deletion (AWS allows 7-30), the window to undo an offboarding by mistake."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.tenant_key_deletion_days >= 7 && var.tenant_key_deletion_days <= 30
+    error_message = "tenant_key_deletion_days must be from 7 to 30."
+  }
+}
+
 variable "tenant_policy_arns" {
   description = "IAM policy of each tenant-bucket flow (storage module output tenant_policy_arns); every flow a service's tenant_s3 names must be here."
   type        = map(string)

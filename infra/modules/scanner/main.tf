@@ -2,6 +2,8 @@ data "aws_partition" "current" {}
 
 data "aws_caller_identity" "current" {}
 
+data "aws_region" "current" {}
+
 locals {
   tenant_buckets     = "arn:${data.aws_partition.current.partition}:s3:::${var.tenant_bucket_prefix}*"
   definitions_bucket = "${var.name}-clamav-definitions"
@@ -363,6 +365,30 @@ data "aws_iam_policy_document" "common" {
       sid       = "DecryptTenantObjects"
       actions   = ["kms:Decrypt"]
       resources = [statement.value]
+    }
+  }
+
+  # Each tenant's own key (internal/files.TenantKeys), through S3 only, on
+  # this environment's keys.
+  dynamic "statement" {
+    for_each = each.key == "scan" && var.tenant_kms_keys ? [1] : []
+
+    content {
+      sid       = "DecryptWithTenantKeys"
+      actions   = ["kms:Decrypt"]
+      resources = ["arn:${data.aws_partition.current.partition}:kms:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:key/*"]
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/palisade:key-scope"
+        values   = [var.tenant_bucket_prefix]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
+      }
     }
   }
 }

@@ -185,3 +185,9 @@ variable "mail_resource_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "tenant_kms_keys" {
+  description = "Tenants have their own KMS keys (the ecs module's tenant_kms_keys): the scan function may decrypt with this environment's tenant keys, through S3 only."
+  type        = bool
+  default     = true
+}

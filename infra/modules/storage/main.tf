@@ -1,9 +1,18 @@
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
 
 locals {
   artifacts_bucket = "${var.name}-pipeline-artifacts"
   tenant_buckets   = "arn:${data.aws_partition.current.partition}:s3:::${var.tenant_bucket_prefix}*"
   tenant_objects   = "${local.tenant_buckets}/*"
+  kms_arn_prefix   = "arn:${data.aws_partition.current.partition}:kms:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+  # The tenant keys the app creates (internal/files.TenantKeys) carry the
+  # tag palisade:key-scope = the bucket prefix; IAM grants only keys with
+  # this environment's scope, so two environments in one account never
+  # touch each other's keys.
+  tenant_keys        = "${local.kms_arn_prefix}:key/*"
+  tenant_key_aliases = "${local.kms_arn_prefix}:alias/${var.tenant_bucket_prefix}*"
 }
 
 # ------------------------------------------------------ pipeline artifacts --
@@ -143,6 +152,16 @@ resource "aws_s3_bucket_policy" "artifacts" {
 #                           DeleteObjects (every version)  s3:DeleteObject, s3:DeleteObjectVersion
 #                           DeleteBucket                   s3:DeleteBucket
 #
+# Tenant keys (tenant_kms_keys: crypto-shredding, docs/architecture.md):
+#   buckets  (provision)    DescribeKey alias/<bucket>     kms:DescribeKey
+#                           CreateKey with both tags       kms:CreateKey, kms:TagResource (request tags)
+#                           CreateAlias                    kms:CreateAlias (alias and key)
+#                           EnableKeyRotation              kms:EnableKeyRotation
+#                           ScheduleKeyDeletion (the key   kms:ScheduleKeyDeletion
+#                             of a lost alias race)
+#   offboard                DescribeKey, ScheduleKeyDeletion
+#   files, scan             the data keys S3 asks for:     kms:GenerateDataKey, kms:Decrypt (via S3 only)
+#
 # Bucket tagging: provisioning tags a bucket it creates with its tenant
 # (palisade:tenant-id) and adopts an existing bucket of the account only
 # with that tag; another account's bucket (BucketAlreadyExists) is refused.
@@ -154,12 +173,14 @@ locals {
       objects = ["s3:PutObject", "s3:GetObjectAttributes", "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"]
       # Browsers PUT with the api's presigned URL, so the api's identity
       # encrypts (GenerateDataKey) and a download decrypts.
-      kms = ["kms:GenerateDataKey", "kms:Decrypt"]
+      kms       = ["kms:GenerateDataKey", "kms:Decrypt"]
+      key_admin = []
     }
     scan = {
-      bucket  = ["s3:ListBucket"]
-      objects = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
-      kms     = ["kms:Decrypt"]
+      bucket    = ["s3:ListBucket"]
+      objects   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
+      kms       = ["kms:Decrypt"]
+      key_admin = []
     }
     buckets = {
       bucket = [
@@ -183,13 +204,15 @@ locals {
         "s3:PutBucketTagging",
         "s3:GetBucketTagging",
       ]
-      objects = []
-      kms     = []
+      objects   = []
+      kms       = []
+      key_admin = ["kms:DescribeKey", "kms:CreateAlias", "kms:EnableKeyRotation", "kms:ScheduleKeyDeletion"]
     }
     offboard = {
-      bucket  = ["s3:ListBucketVersions", "s3:DeleteBucket"]
-      objects = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-      kms     = []
+      bucket    = ["s3:ListBucketVersions", "s3:DeleteBucket"]
+      objects   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+      kms       = []
+      key_admin = ["kms:DescribeKey", "kms:ScheduleKeyDeletion"]
     }
   }
 }
@@ -218,9 +241,81 @@ data "aws_iam_policy_document" "tenant" {
     for_each = length(each.value.kms) > 0 ? [1] : []
 
     content {
-      sid       = "UseTheTenantKey"
+      sid       = "UseTheSharedKey"
       actions   = each.value.kms
       resources = [var.kms_key_arn]
+    }
+  }
+
+  # A tenant's own key is used only through S3, on this environment's keys.
+  dynamic "statement" {
+    for_each = var.tenant_kms_keys && length(each.value.kms) > 0 ? [1] : []
+
+    content {
+      sid       = "UseTenantKeysThroughS3"
+      actions   = each.value.kms
+      resources = [local.tenant_keys]
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/palisade:key-scope"
+        values   = [var.tenant_bucket_prefix]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
+
+  # Keys are created only with the tenant tag and this environment's scope.
+  dynamic "statement" {
+    for_each = var.tenant_kms_keys && contains(each.value.key_admin, "kms:CreateAlias") ? [1] : []
+
+    content {
+      sid       = "CreateTenantKeys"
+      actions   = ["kms:CreateKey", "kms:TagResource"]
+      resources = ["*"]
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/palisade:key-scope"
+        values   = [var.tenant_bucket_prefix]
+      }
+
+      condition {
+        test     = "Null"
+        variable = "aws:RequestTag/palisade:tenant-id"
+        values   = ["false"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.tenant_kms_keys && contains(each.value.key_admin, "kms:CreateAlias") ? [1] : []
+
+    content {
+      sid       = "TenantKeyAliases"
+      actions   = ["kms:CreateAlias"]
+      resources = [local.tenant_key_aliases]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.tenant_kms_keys && length(each.value.key_admin) > 0 ? [1] : []
+
+    content {
+      sid       = "ManageTenantKeys"
+      actions   = each.value.key_admin
+      resources = [local.tenant_keys]
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/palisade:key-scope"
+        values   = [var.tenant_bucket_prefix]
+      }
     }
   }
 }

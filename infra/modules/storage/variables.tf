@@ -33,3 +33,9 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "tenant_kms_keys" {
+  description = "Grant the app what per-tenant KMS keys need (create, use through S3, schedule deletion at offboarding); the ecs module's tenant_kms_keys turns them on in the app."
+  type        = bool
+  default     = true
+}
