@@ -119,7 +119,7 @@ var alarmComputed = map[string]func(tfeval.Block) (map[string]cty.Value, error){
 		id, err := b.Attr("identifier")
 		return map[string]cty.Value{"identifier": id, "id": cty.DynamicVal, "arn": derivedStr(id, func(s string) string {
 			return "arn:aws:rds:" + standInRegion + ":" + standInAccount + ":db:" + s
-		}), "address": cty.DynamicVal, "port": cty.DynamicVal, "endpoint": cty.DynamicVal}, err
+		}), "address": cty.DynamicVal, "port": cty.DynamicVal, "endpoint": cty.DynamicVal, "master_user_secret": cty.DynamicVal}, err
 	},
 	"aws_elasticache_replication_group": func(b tfeval.Block) (map[string]cty.Value, error) {
 		id, err := b.Attr("replication_group_id")

@@ -225,6 +225,8 @@ func buildModel() (*model, error) {
 		},
 		"module.data": {
 			"db_secret_arn": cty.StringVal(secrets["db"]),
+			// RDS creates the master's secret (manage_master_user_password).
+			"db_master_secret_arn": cty.StringVal(secretARNOf(rdsMasterSecret)),
 			// Each role's database user (security: db_roles) and Redis
 			// user (redis_roles).
 			"db_role_secret_arns":    strMap(roleSecrets),

@@ -85,7 +85,6 @@ func (s *stack) secretValues(t *testing.T, m *model) map[string]map[string]strin
 	standIns := map[string]string{
 		"aws_db_instance.this.address": "127.0.0.1",
 		"aws_db_instance.this.port":    portOf(s.dbAddr),
-		"var.db_password":              s.dbPassword,
 		"var.db_username":              s.dbUser,
 		"aws_elasticache_replication_group.this.primary_endpoint_address": "127.0.0.1",
 		"aws_elasticache_replication_group.this.port":                     portOf(s.redisAddr),
@@ -123,8 +122,15 @@ func (s *stack) secretValues(t *testing.T, m *model) map[string]map[string]strin
 			}
 		}
 	}
+	// The master's password is in the secret RDS creates and rotates
+	// (manage_master_user_password): JSON username and password.
+	out[rdsMasterSecret] = map[string]string{"username": s.dbUser, "password": s.dbPassword}
 	return out
 }
+
+// rdsMasterSecret stands for the secret RDS manages for the master user
+// (module.data db_master_secret_arn); AWS names it rds!db-<uuid>.
+const rdsMasterSecret = "rds!db-00000000-0000-0000-0000-000000000000"
 
 // forEachSecrets names the secrets of the for_each secret versions: the
 // prefix their instance key completes.
@@ -226,6 +232,10 @@ func renderSecret(in *tfeval.Instance, r *tfeval.Resource, standIns map[string]s
 
 // valueFrom splits "arn:...:secret:<name>-AbCdEf:<json key>::".
 func valueFrom(ref string, m *model) (secret, key string, ok bool) {
+	if rest, found := strings.CutPrefix(ref, secretARNOf(rdsMasterSecret)+":"); found {
+		k, _, _ := strings.Cut(rest, ":")
+		return rdsMasterSecret, k, true
+	}
 	for _, s := range secretNames {
 		arn := symbolic("secretsmanager", "secret:"+m.prefix+"/"+s+"-AbCdEf")
 		if rest, found := strings.CutPrefix(ref, arn+":"); found {

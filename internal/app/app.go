@@ -38,7 +38,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	if err := cfg.RequireDB(); err != nil {
 		return nil, err
 	}
-	return store.OpenWith(ctx, cfg.DBDriver, cfg.DBDSN, store.Options{TLSCAFile: cfg.DBTLSCA})
+	return store.OpenWith(ctx, cfg.DBDriver, cfg.DBDSN, store.Options{TLSCAFile: cfg.DBTLSCA, Password: cfg.DBPassword})
 }
 
 // OpenRedis connects to the configured Redis and checks it answers.

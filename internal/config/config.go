@@ -48,6 +48,9 @@ type Config struct {
 
 	DBDriver string `env:"DB_DRIVER" default:"mysql" help:"mysql or sqlite"`
 	DBDSN    string `env:"DB_DSN" default:"" secret:"true"`
+	// The RDS-managed master secret holds the password alone, and RDS
+	// rotates it; migrate gets it here (the DSN from Terraform has none).
+	DBPassword string `env:"DB_PASSWORD" default:"" secret:"true" help:"mysql: password of DB_DSN's user, used instead of the DSN's own (migrate in AWS: the RDS-managed, rotated master secret's password key); empty keeps the DSN's"`
 	// The roles' own database users (internal/store.EnsureRoleUsers):
 	// migrate, connected as the master, creates each user named in the DSN,
 	// sets the DSN's password (a rotated secret takes effect here) and

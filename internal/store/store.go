@@ -66,6 +66,9 @@ type Options struct {
 	// of this PEM file (PALISADE_DB_TLS_CA): a MariaDB with a private CA,
 	// or a bundle newer than the release.
 	TLSCAFile string
+	// Password, when set, is used instead of the DSN's (an RDS-managed
+	// master secret holds it apart from the DSN, and RDS rotates it).
+	Password string
 }
 
 // Open connects to the database. driver is "mysql" or "sqlite"; for sqlite
@@ -85,6 +88,9 @@ func OpenWith(ctx context.Context, driver, dsn string, opt Options) (*Store, err
 		cfg, perr := mysql.ParseDSN(dsn)
 		if perr != nil {
 			return nil, fmt.Errorf("parse mysql dsn: %w", perr)
+		}
+		if opt.Password != "" {
+			cfg.Passwd = opt.Password
 		}
 		if opt.TLSCAFile != "" {
 			if cfg.TLSConfig != RDSTLS {

@@ -93,7 +93,6 @@ module "data" {
   kms_key_arn      = module.security.kms_key_arns["data"]
   logs_kms_key_arn = module.security.kms_key_arns["logs"]
   db_username      = module.security.db_username
-  db_password      = module.security.db_password
   db_secret_id     = module.security.secret_ids["db"]
 
   # A Redis (RBAC) user per role that uses Redis; no shared token.
@@ -138,8 +137,9 @@ module "ecs" {
   # with a database reads its own user's, db-<service>.
   secret_arns = merge(
     {
-      db  = module.data.db_secret_arn
-      app = module.security.app_secret_arn
+      db        = module.data.db_secret_arn
+      db-master = module.data.db_master_secret_arn
+      app       = module.security.app_secret_arn
     },
     { for r, arn in module.data.db_role_secret_arns : "db-${r}" => arn },
     { for r, arn in module.data.redis_role_secret_arns : "redis-${r}" => arn },

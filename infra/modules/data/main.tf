@@ -122,8 +122,13 @@ resource "aws_db_instance" "this" {
 
   db_name  = var.db_name
   username = var.db_username
-  password = var.db_password
   port     = 3306
+
+  # RDS keeps the master password in its own secret and rotates it (every 7
+  # days by default); Terraform never sees it. Only the migrate task reads
+  # it (PALISADE_DB_PASSWORD), at its start.
+  manage_master_user_password   = true
+  master_user_secret_kms_key_id = var.kms_key_arn
 
   multi_az               = var.db_multi_az
   db_subnet_group_name   = aws_db_subnet_group.this.name
@@ -163,13 +168,13 @@ resource "aws_secretsmanager_secret_version" "db" {
     port     = aws_db_instance.this.port
     dbname   = var.db_name
     username = var.db_username
-    password = var.db_password
     # go-sql-driver/mysql DSN. TLS because the parameter group refuses plain
     # connections; tls=rds (not tls=true, whose system roots lack the RDS
     # CA) is the app's registered configuration that verifies the server
     # against the Amazon RDS global CA bundle and the host name
-    # (internal/store, PALISADE_DB_TLS_CA).
-    dsn = "${var.db_username}:${var.db_password}@tcp(${aws_db_instance.this.address}:${aws_db_instance.this.port})/${var.db_name}?tls=rds&parseTime=true&charset=utf8mb4"
+    # (internal/store, PALISADE_DB_TLS_CA). No password: the master's is
+    # RDS's own rotated secret (db_master_secret_arn, PALISADE_DB_PASSWORD).
+    dsn = "${var.db_username}@tcp(${aws_db_instance.this.address}:${aws_db_instance.this.port})/${var.db_name}?tls=rds&parseTime=true&charset=utf8mb4"
   })
 }
 

@@ -52,3 +52,8 @@ output "db_role_secret_arns" {
   description = "ARN of each role's database-user secret, by role, available once its value (the DSN) is written."
   value       = { for k, v in aws_secretsmanager_secret_version.db_role : k => v.arn }
 }
+
+output "db_master_secret_arn" {
+  description = "The RDS-managed secret of the master user (JSON username/password, rotated by RDS); only the migrate task reads it."
+  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+}

@@ -34,6 +34,8 @@ locals {
   # passwords and grants it re-applies (internal/store.EnsureRoleUsers).
   migrate_secrets = concat(
     [{ name = "PALISADE_DB_DSN", valueFrom = "${var.secret_arns["db"]}:dsn::" }],
+    # The master password: RDS's own secret, which RDS rotates.
+    [{ name = "PALISADE_DB_PASSWORD", valueFrom = "${var.secret_arns["db-master"]}:password::" }],
     [for r in var.db_user_roles : { name = "PALISADE_DB_USER_${upper(r)}", valueFrom = "${var.secret_arns["db-${r}"]}:dsn::" }],
   )
 
@@ -45,7 +47,7 @@ locals {
   # Secrets Manager ARNs each execution role may read.
   service_secret_arns = merge(
     { for k, s in var.services : k => distinct([for ref in s.secrets : var.secret_arns[local.service_secret_names[k][ref]]]) },
-    { migrate = distinct(concat([var.secret_arns["db"]], [for r in var.db_user_roles : var.secret_arns["db-${r}"]])) },
+    { migrate = distinct(concat([var.secret_arns["db"], var.secret_arns["db-master"]], [for r in var.db_user_roles : var.secret_arns["db-${r}"]])) },
   )
 
   # migrate logs into the api's group (stream prefix migrate), where the

@@ -199,7 +199,7 @@ variable "target_group_arns" {
 }
 
 variable "secret_arns" {
-  description = "Secrets Manager secrets: db (the master DSN, key dsn: migrate only), db-<role> (each role user's DSN, key dsn: a service's \"db\" ref reads db-<service>), redis-<role> (each role user's URL, key url: a service's \"redis\" ref reads redis-<service>), app (realtime_app_id, realtime_app_key, realtime_app_secret)."
+  description = "Secrets Manager secrets: db (the master DSN without password, key dsn: migrate only), db-master (the RDS-managed master secret, key password: migrate only), db-<role> (each role user's DSN, key dsn: a service's \"db\" ref reads db-<service>), redis-<role> (each role user's URL, key url: a service's \"redis\" ref reads redis-<service>), app (realtime_app_id, realtime_app_key, realtime_app_secret)."
   type        = map(string)
   default     = {}
 }

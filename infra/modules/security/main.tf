@@ -95,11 +95,6 @@ resource "aws_kms_alias" "this" {
 # values once the endpoints exist. The random values live in the Terraform
 # state, so the state backend must be encrypted (see infra/README.md).
 
-resource "random_password" "db" {
-  length  = 40
-  special = false
-}
-
 # Redis: one ElastiCache RBAC user per role (the data module creates the
 # users, their access strings and the user group) plus the disabled
 # "default" user every user group must hold; no shared AUTH token.

@@ -28,11 +28,6 @@ output "db_username" {
   value       = var.db_username
 }
 
-output "db_password" {
-  description = "Generated database password."
-  value       = random_password.db.result
-  sensitive   = true
-}
 
 output "db_roles" {
   description = "Roles with their own database user."
