@@ -97,4 +97,3 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
-
