@@ -41,6 +41,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/password-reset", tenant(s.requestPasswordReset))
 	mux.Handle("POST /api/auth/password-reset/confirm", tenant(s.confirmPasswordReset))
 	mux.Handle("GET /api/me", user(s.me))
+	mux.Handle("GET /api/dashboard", user(s.dashboard))
 	mux.Handle("GET /api/sessions", user(s.listSessions))
 	mux.Handle("DELETE /api/sessions/{id}", user(s.revokeSession))
 	mux.Handle("POST /api/sessions/revoke-others", user(s.revokeOtherSessions))

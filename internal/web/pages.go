@@ -10,17 +10,6 @@ import (
 	"github.com/palisade-hq/palisade/internal/ui"
 )
 
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, t tenantInfo) {
-	m, err := s.me(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := s.page(t, m, "Home")
-	p.Flash = flash(r)
-	s.Views.Render(w, http.StatusOK, "dashboard", p)
-}
-
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	s.Views.Render(w, http.StatusOK, "login", ui.Page{Title: "Log in", Site: "web", Tenant: t.Name, Flash: flash(r)})
 }
