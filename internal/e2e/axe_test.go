@@ -17,6 +17,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/app"
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/core"
+	"github.com/palisade-hq/palisade/internal/store"
 	"github.com/palisade-hq/palisade/internal/testenv"
 )
 
@@ -126,6 +127,21 @@ func TestAxeEveryPage(t *testing.T) {
 	if _, err := ts.CreateInvitation(bg, "leo@acme.test", core.RoleMember, owner.ID, auth.HashToken("leo-token"), time.Now().Add(time.Hour), core.AuditEvent{Action: "invitation.created"}); err != nil {
 		t.Fatal(err)
 	}
+	// Files in each scan state, for the badges.
+	for _, st := range []string{store.FilePending, store.FileClean, store.FileInfected, store.FileError} {
+		f, err := ts.CreateFile(bg, store.File{UploaderID: owner.ID, Name: st + ".pdf", ContentType: "application/pdf", Size: 2048, Bucket: "b"}, func(id int64) string { return fmt.Sprintf("t/%d", id) }, core.AuditEvent{Action: "file.created"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ts.MarkFileUploaded(bg, f.ID, 2048, "v1"); err != nil {
+			t.Fatal(err)
+		}
+		if st != store.FilePending {
+			if _, _, err := ts.RecordScan(bg, f.ID, "v1", st, "", core.AuditEvent{Action: "file.scanned"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	ctx := browser(t)
 	web := func(p string) string { return s.URL("acme.localhost", p) }
 	hq := func(p string) string { return s.URL("admin.localhost", p) }
@@ -167,7 +183,11 @@ func TestAxeEveryPage(t *testing.T) {
 	// asks without JavaScript, the step-up page and errors.
 	login("ada@acme.test")
 	a.check(ctx, "owner home")
-	for _, p := range []string{"/members", "/files", "/audit", "/security"} {
+	a.visit(ctx, "owner /files", web("/files"))
+	if n := step(t, ctx, "badges", chromedp.Evaluate[int](`document.querySelectorAll("#files .badge[data-status]").length`)); n != 4 {
+		t.Fatalf("the files page shows %d scan badges, want 4", n)
+	}
+	for _, p := range []string{"/members", "/audit", "/security"} {
 		a.visit(ctx, "owner "+p, web(p))
 	}
 	a.visit(ctx, "owner reauth", web("/security/confirm?action=totp_setup"))
