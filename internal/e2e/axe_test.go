@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
@@ -206,7 +207,35 @@ func TestAxeEveryPage(t *testing.T) {
 	}
 	a.check(ctx, "owner confirm page")
 	a.visit(ctx, "owner 404", web("/no-such-page"))
+
+	// An API token: the page that shows it once.
+	step(t, ctx, "security", chromedp.Navigate(web("/security")))
+	fill(t, ctx, map[string]string{"#token-name": "CI"})
+	clickTo(t, ctx, "#token-create", "/security/tokens")
+	a.check(ctx, "owner new token")
+
+	// The owner's own second factor: step-up, set-up, recovery codes,
+	// then the second-factor page of the next login.
+	step(t, ctx, "reauth", chromedp.Navigate(web("/security/confirm?action=totp_setup")))
+	fill(t, ctx, map[string]string{"#reauth-password": pw})
+	clickTo(t, ctx, "#reauth-submit", "/mfa/setup")
+	a.check(ctx, "owner mfa setup")
+	ownerCode, err := totp.GenerateCode(textOf(t, ctx, "#totp-secret"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, ctx, map[string]string{"#code": ownerCode})
+	clickTo(t, ctx, "#mfa-submit", "/mfa/setup")
+	a.check(ctx, "owner recovery codes")
 	logout()
+	step(t, ctx, "login page", chromedp.Navigate(web("/login")))
+	fill(t, ctx, map[string]string{"#email": "ada@acme.test", "#password": pw})
+	clickTo(t, ctx, "#login-submit", "/mfa")
+	a.check(ctx, "owner mfa verify")
+	step(t, ctx, "forget the half-done login", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.ClearBrowserCookies, cdp.Empty{})
+		return err
+	}))
 
 	login("adam@acme.test")
 	a.check(ctx, "admin home")
