@@ -42,7 +42,8 @@ func press(t *testing.T, ctx context.Context, key string, opts ...chromedp.KeyOp
 	step(t, ctx, "press key", chromedp.KeyEvent(key, opts...))
 }
 
-// TestKeyboardConfirmDialog: on the members page, Tab alone reaches the
+// TestKeyboardConfirmDialog: every Tab stop of the security, files and
+// home pages shows a focus ring; on the members page, Tab alone reaches the
 // Remove button of a member, every element on the way shows where the
 // focus is, Enter opens the confirmation dialog with the focus inside,
 // Tab and Shift+Tab stay inside it, Escape closes it without removing
@@ -63,6 +64,27 @@ func TestKeyboardConfirmDialog(t *testing.T) {
 	step(t, ctx, "login page", chromedp.Navigate(s.URL("acme.localhost", "/login")))
 	fill(t, ctx, map[string]string{"#email": "ada@acme.test", "#password": pw})
 	clickTo(t, ctx, "#login-submit", "/")
+	// Every Tab stop of the busiest pages shows where the focus is.
+	for _, p := range []string{"/security", "/files", "/"} {
+		step(t, ctx, "open "+p, chromedp.Navigate(s.URL("acme.localhost", p)))
+		step(t, ctx, "loaded", chromedp.WaitVisible("main"))
+		stops := 0
+		for i := 0; i < 120; i++ {
+			press(t, ctx, kb.Tab)
+			f := focusState(t, ctx)
+			if f.What == "body" || step(t, ctx, "been here", chromedp.Evaluate[bool](`(() => { const el = document.activeElement; const seen = el.dataset.seen === "1"; el.dataset.seen = "1"; return seen })()`)) {
+				break
+			}
+			stops++
+			if !f.Ring {
+				t.Errorf("%s: focus on %q is not visible (no outline or ring)", p, f.What)
+			}
+		}
+		if stops < 5 {
+			t.Errorf("%s: only %d Tab stops", p, stops)
+		}
+	}
+
 	step(t, ctx, "members", chromedp.Navigate(s.URL("acme.localhost", "/members")))
 	step(t, ctx, "loaded", chromedp.WaitVisible("#members"))
 
