@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real clients that the realtime tests drive (pusher-js and
 # laravel-echo for browsers, the official `pusher` server SDK, and `ws` for raw
-# WebSocket tests), into the folder given as $1, and prints that folder. Idempotent:
+# WebSocket tests) and axe-core for the accessibility tests, into the folder given as $1, and prints that folder. Idempotent:
 # a folder that already has every package at the pinned versions is left alone.
 set -euo pipefail
 
@@ -19,7 +19,7 @@ have() {
 	[ "$got" = "$want" ]
 }
 
-if ! have pusher-js || ! have laravel-echo || ! have pusher || ! have ws; then
+if ! have pusher-js || ! have laravel-echo || ! have pusher || ! have ws || ! have axe-core; then
 	cp "$pinned/package.json" "$dir/package.json"
 	if [ -f "$pinned/package-lock.json" ]; then
 		cp "$pinned/package-lock.json" "$dir/package-lock.json"

@@ -19,15 +19,17 @@
     slug.addEventListener("input", show);
     show();
   }
-  // A form with data-confirm asks in a modal <dialog> before it is sent
-  // (showModal keeps focus inside; closing returns it to the button). The
-  // server asks on a page of its own when this script does not run.
+  // A form with data-confirm asks in a modal <dialog> before it is sent.
+  // While it is open Tab and Shift+Tab cycle between its two buttons (the
+  // page behind is inert), Escape or Cancel close it, and closing returns
+  // the focus to the button that opened it. The server asks on a page of
+  // its own when this script does not run.
   document.addEventListener("submit", function (e) {
     var form = e.target;
     if (!form.dataset || !form.dataset.confirm || form.querySelector('input[name="confirmed"]')) { return; }
     if (typeof HTMLDialogElement !== "function") { return; }
     e.preventDefault();
-    var opener = document.activeElement;
+    var opener = e.submitter || document.activeElement;
     var dlg = document.createElement("dialog");
     dlg.id = "confirm-dialog";
     dlg.setAttribute("aria-labelledby", "confirm-dialog-text");
@@ -42,6 +44,13 @@
       if (dlg.returnValue !== "yes" && opener && opener.focus) { opener.focus(); }
     });
     no.addEventListener("click", function () { dlg.close("no"); });
+    dlg.addEventListener("keydown", function (k) {
+      if (k.key === "Escape") { k.preventDefault(); dlg.close("no"); return; }
+      if (k.key !== "Tab") { return; }
+      var first = no, last = yes, at = document.activeElement;
+      if (k.shiftKey && (at === first || !dlg.contains(at))) { k.preventDefault(); last.focus(); }
+      else if (!k.shiftKey && (at === last || !dlg.contains(at))) { k.preventDefault(); first.focus(); }
+    });
     yes.addEventListener("click", function () {
       var c = document.createElement("input"); c.type = "hidden"; c.name = "confirmed"; c.value = "yes";
       form.appendChild(c);
