@@ -63,10 +63,10 @@ func withParam(filter map[string]string, k, v string) string {
 }
 
 func (s *Server) consoleTenants(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	s.renderConsoleTenants(w, r, o, http.StatusOK, "", nil)
+	s.renderConsoleTenants(w, r, o, http.StatusOK, ui.Problem{}, nil)
 }
 
-func (s *Server) renderConsoleTenants(w http.ResponseWriter, r *http.Request, o core.Operator, status int, errMsg string, form map[string]string) {
+func (s *Server) renderConsoleTenants(w http.ResponseWriter, r *http.Request, o core.Operator, status int, pr ui.Problem, form map[string]string) {
 	q := r.URL.Query()
 	filter := map[string]string{}
 	v := url.Values{}
@@ -122,14 +122,15 @@ func (s *Server) renderConsoleTenants(w http.ResponseWriter, r *http.Request, o 
 		d.Next = withParam(filter, "page", strconv.Itoa(d.Page+1))
 	}
 	p := s.page(r, o, "Tenants")
-	p.Data, p.Error, p.Form = d, errMsg, form
+	p.Data, p.Form = d, form
+	p.Show(pr)
 	s.Views.Render(w, status, "hq_tenants", p)
 }
 
 func (s *Server) consoleCreateTenant(w http.ResponseWriter, r *http.Request, o core.Operator) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.renderConsoleTenants(w, r, o, http.StatusBadRequest, "the form could not be read", nil)
+		s.renderConsoleTenants(w, r, o, http.StatusBadRequest, ui.Banner("The form could not be read."), nil)
 		return
 	}
 	body := map[string]string{"slug": r.PostForm.Get("slug"), "name": r.PostForm.Get("name"), "owner_email": r.PostForm.Get("owner_email")}
@@ -138,7 +139,7 @@ func (s *Server) consoleCreateTenant(w http.ResponseWriter, r *http.Request, o c
 	}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/tenants", body, &out); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Status < 500 && e.Status != http.StatusUnauthorized && e.Status != http.StatusForbidden {
-			s.renderConsoleTenants(w, r, o, e.Status, e.Message, body)
+			s.renderConsoleTenants(w, r, o, e.Status, ui.Problem{Field: e.Field, Message: e.Message}, body)
 			return
 		}
 		s.fail(w, r, err)
@@ -345,10 +346,10 @@ type operatorsView struct {
 }
 
 func (s *Server) consoleOperators(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	s.renderOperators(w, r, o, http.StatusOK, operatorsView{}, "", nil)
+	s.renderOperators(w, r, o, http.StatusOK, operatorsView{}, ui.Problem{}, nil)
 }
 
-func (s *Server) renderOperators(w http.ResponseWriter, r *http.Request, o core.Operator, status int, v operatorsView, errMsg string, form map[string]string) {
+func (s *Server) renderOperators(w http.ResponseWriter, r *http.Request, o core.Operator, status int, v operatorsView, pr ui.Problem, form map[string]string) {
 	var d operatorsView
 	if err := s.API.Call(w, r, http.MethodGet, "/api/hq/operators", nil, &d); err != nil {
 		s.fail(w, r, err)
@@ -356,14 +357,15 @@ func (s *Server) renderOperators(w http.ResponseWriter, r *http.Request, o core.
 	}
 	d.Me, d.Invited = o.ID, v.Invited
 	p := s.page(r, o, "Operators")
-	p.Data, p.Error, p.Form = d, errMsg, form
+	p.Data, p.Form = d, form
+	p.Show(pr)
 	s.Views.Render(w, status, "hq_operators", p)
 }
 
 func (s *Server) consoleInviteOperator(w http.ResponseWriter, r *http.Request, o core.Operator) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.renderOperators(w, r, o, http.StatusBadRequest, operatorsView{}, "the form could not be read", nil)
+		s.renderOperators(w, r, o, http.StatusBadRequest, operatorsView{}, ui.Banner("The form could not be read."), nil)
 		return
 	}
 	body := map[string]string{"email": r.PostForm.Get("email"), "name": r.PostForm.Get("name")}
@@ -374,7 +376,7 @@ func (s *Server) consoleInviteOperator(w http.ResponseWriter, r *http.Request, o
 	}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/operators", body, &out); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && (e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusConflict) {
-			s.renderOperators(w, r, o, e.Status, operatorsView{}, e.Message, body)
+			s.renderOperators(w, r, o, e.Status, operatorsView{}, ui.Problem{Field: e.Field, Message: e.Message}, body)
 			return
 		}
 		s.fail(w, r, err)
@@ -382,7 +384,7 @@ func (s *Server) consoleInviteOperator(w http.ResponseWriter, r *http.Request, o
 	}
 	// The newcomer gets a single-use link by mail and chooses their own
 	// password; nothing secret reaches this page.
-	s.renderOperators(w, r, o, http.StatusCreated, operatorsView{Invited: out.Invitation.Email}, "", nil)
+	s.renderOperators(w, r, o, http.StatusCreated, operatorsView{Invited: out.Invitation.Email}, ui.Problem{}, nil)
 }
 
 func (s *Server) consoleOperatorStatus(action string) operatorPage {
@@ -394,7 +396,7 @@ func (s *Server) consoleOperatorStatus(action string) operatorPage {
 		}
 		if err := s.API.Call(w, r, http.MethodPost, fmt.Sprintf("/api/hq/operators/%d/%s", id, action), map[string]string{}, nil); err != nil {
 			if e, ok := bff.AsAPIError(err); ok && (e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusConflict) {
-				s.renderOperators(w, r, o, e.Status, operatorsView{}, e.Message, nil)
+				s.renderOperators(w, r, o, e.Status, operatorsView{}, ui.Banner(e.Message), nil)
 				return
 			}
 			s.fail(w, r, err)
