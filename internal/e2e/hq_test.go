@@ -82,7 +82,7 @@ func TestBrowserHQFourEyesDeletion(t *testing.T) {
 	step(t, ctx, "tenant page", chromedp.Navigate(s.URL("admin.localhost", page)))
 	fill(t, ctx, map[string]string{"#del-reason": "Contract ended", "#del-confirm": "acme-wrong"})
 	clickTo(t, ctx, "#request-deletion", page+"/deletion")
-	if got := textOf(t, ctx, "#error"); !strings.Contains(got, "type the tenant's slug") {
+	if got := textOf(t, ctx, "#error"); !strings.Contains(got, "Type the tenant's slug") {
 		t.Fatalf("wrong confirmation accepted: %q", got)
 	}
 	step(t, ctx, "tenant page", chromedp.Navigate(s.URL("admin.localhost", page)))
