@@ -49,7 +49,7 @@ func TestBrowserFormErrorsAndCopy(t *testing.T) {
 	clickTo(t, ctx, "#signup-submit", "/signup")
 	var st struct {
 		Focused, Invalid, DescribedBy, Message, Next, Email, Password string
-		Banner, Below, InView, ButtonOwnRow                             bool
+		Banner, Below, InView, ButtonOwnRow                           bool
 	}
 	mustJSON(t, step(t, ctx, "field state", chromedp.Evaluate[string](fieldState)), &st)
 	want := "The password must be at least 12 characters (it has 5); a passphrase of a few words works well."

@@ -211,10 +211,12 @@ func humanBytes(n int64) string {
 }
 
 func (s *Server) consoleTenant(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	s.renderConsoleTenant(w, r, o, http.StatusOK, flashes[r.URL.Query().Get("flash")], "")
+	s.renderConsoleTenant(w, r, o, http.StatusOK, flashes[r.URL.Query().Get("flash")], ui.Problem{}, nil)
 }
 
-func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o core.Operator, status int, flash, errMsg string) {
+// The tenant page has several forms; pr and form are qualified with the
+// one that was sent (tenantForms).
+func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o core.Operator, status int, flash string, pr ui.Problem, form map[string]string) {
 	path, ok := tenantPath(r)
 	if !ok {
 		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "hq", Data: "No such tenant."})
@@ -238,7 +240,8 @@ func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o c
 		d.NextAudit = d.Audit[n-1].ID
 	}
 	p := s.page(r, o, d.Overview.Tenant.Name)
-	p.Data, p.Flash, p.Error = d, flash, errMsg
+	p.Data, p.Flash, p.Form = d, flash, form
+	p.Show(pr)
 	s.Views.Render(w, status, "hq_tenant", p)
 }
 
@@ -252,7 +255,7 @@ func (s *Server) tenantAction(w http.ResponseWriter, r *http.Request, o core.Ope
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.renderConsoleTenant(w, r, o, http.StatusBadRequest, "", "the form could not be read")
+		s.renderConsoleTenant(w, r, o, http.StatusBadRequest, "", ui.Banner("The form could not be read."), nil)
 		return
 	}
 	var body any
@@ -261,7 +264,13 @@ func (s *Server) tenantAction(w http.ResponseWriter, r *http.Request, o core.Ope
 	}
 	if err := s.API.Call(w, r, method, path+suffix, body, nil); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Status < 500 && e.Status != http.StatusUnauthorized && e.Field != "mfa" && e.Field != "mfa_enrolment" && e.Status != http.StatusNotFound {
-			s.renderConsoleTenant(w, r, o, e.Status, "", e.Message)
+			// The form comes back as it was sent, its error at its field.
+			name := tenantForms[suffix]
+			form := map[string]string{}
+			for k := range r.PostForm {
+				form[name+"."+k] = r.PostForm.Get(k)
+			}
+			s.renderConsoleTenant(w, r, o, e.Status, "", ui.Problem{Field: e.Field, Message: e.Message}.In(name), form)
 			return
 		}
 		s.fail(w, r, err)
@@ -269,6 +278,9 @@ func (s *Server) tenantAction(w http.ResponseWriter, r *http.Request, o core.Ope
 	}
 	http.Redirect(w, r, strings.TrimPrefix(path, "/api/hq")+"?flash="+url.QueryEscape(flash), http.StatusSeeOther) // #nosec G710 -- tenantPath rebuilds the path from a parsed positive integer (/tenants/<n> on this host); flash is a constant of the caller
 }
+
+// tenantForms name the tenant page's forms by the route they post to.
+var tenantForms = map[string]string{"": "rename", "/owner-invitation": "owner", "/deletion": "deletion", "/break-glass": "break_glass"}
 
 func (s *Server) consoleRename(w http.ResponseWriter, r *http.Request, o core.Operator) {
 	s.tenantAction(w, r, o, http.MethodPatch, "", func(f url.Values) any {
