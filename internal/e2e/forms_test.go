@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +101,36 @@ func TestBrowserFormErrorsAndCopy(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("clipboard holds %q, want the token %q", got, secret)
+}
+
+// TestBrowserUploadRefusedAtTheField: a file of a type not allowed is
+// refused by the API's announce call, and files.js shows the refusal under
+// the file input as the server-rendered forms do.
+func TestBrowserUploadRefusedAtTheField(t *testing.T) {
+	// The refusal comes before any scan: no clamd is needed.
+	s := testenv.NewStack(t, "sqlite", testenv.FilesEnv(t, "127.0.0.1:9"))
+	ctx := browser(t)
+	step(t, ctx, "open sign-up", chromedp.Navigate(s.URL("localhost", "/signup")))
+	fill(t, ctx, map[string]string{"#organisation_name": "Acme Ltd", "#slug": "acme", "#name": "Ada Owner", "#email": "ada@acme.test", "#password": pw})
+	clickTo(t, ctx, "#signup-submit", "/")
+
+	// A file of a type not allowed: the refusal is under the file input.
+	step(t, ctx, "open files", chromedp.Navigate(s.URL("acme.localhost", "/files")))
+	step(t, ctx, "upload form shown", chromedp.WaitVisible("#upload-form"))
+	heic := filepath.Join(t.TempDir(), "photo.heic")
+	if err := os.WriteFile(heic, []byte("not really a photo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "choose file", chromedp.SetUploadFiles("#file-input", []string{heic}))
+	step(t, ctx, "upload", chromedp.Click("#upload-submit"))
+	step(t, ctx, "refusal shown", chromedp.WaitVisible("#file-input-error"))
+	var up struct{ Focused, Invalid, DescribedBy, Message string }
+	mustJSON(t, step(t, ctx, "file state", chromedp.Evaluate[string](`JSON.stringify({focused: document.activeElement.id,
+	  invalid: document.getElementById("file-input").getAttribute("aria-invalid"),
+	  describedBy: document.getElementById("file-input").getAttribute("aria-describedby"),
+	  message: document.getElementById("file-input-error").textContent})`)), &up)
+	if up.Focused != "file-input" || up.Invalid != "true" || up.DescribedBy != "file-input-error" || !strings.Contains(up.Message, "not accepted here") {
+		t.Fatalf("refused upload: %+v", up)
+	}
+
 }
