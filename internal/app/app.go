@@ -191,7 +191,8 @@ func NewWeb(cfg config.Config, log *slog.Logger, m *obs.Metrics, health *httpx.H
 	}
 	hosts := tenancy.FromBaseURL(cfg.BaseURL)
 	s := web.New(web.Deps{API: client, Hosts: hosts, Log: log, Metrics: m, Views: views, Health: health, HSTS: cfg.Secure(),
-		RealtimeURL: RealtimePublicURL(cfg, hosts), RealtimeKey: cfg.RealtimeAppKey, UploadOrigin: UploadOrigin(cfg)})
+		RealtimeURL: RealtimePublicURL(cfg, hosts), RealtimeKey: cfg.RealtimeAppKey, UploadOrigin: UploadOrigin(cfg),
+		UploadTypes: strings.Split(cfg.FilesAllowedTypes, ",")})
 	s.ReadyChecks(s.Health)
 	return s, nil
 }

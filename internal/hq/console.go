@@ -63,10 +63,10 @@ func withParam(filter map[string]string, k, v string) string {
 }
 
 func (s *Server) consoleTenants(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	s.renderConsoleTenants(w, r, o, http.StatusOK, "", nil)
+	s.renderConsoleTenants(w, r, o, http.StatusOK, ui.Problem{}, nil)
 }
 
-func (s *Server) renderConsoleTenants(w http.ResponseWriter, r *http.Request, o core.Operator, status int, errMsg string, form map[string]string) {
+func (s *Server) renderConsoleTenants(w http.ResponseWriter, r *http.Request, o core.Operator, status int, pr ui.Problem, form map[string]string) {
 	q := r.URL.Query()
 	filter := map[string]string{}
 	v := url.Values{}
@@ -122,14 +122,15 @@ func (s *Server) renderConsoleTenants(w http.ResponseWriter, r *http.Request, o 
 		d.Next = withParam(filter, "page", strconv.Itoa(d.Page+1))
 	}
 	p := s.page(r, o, "Tenants")
-	p.Data, p.Error, p.Form = d, errMsg, form
+	p.Data, p.Form = d, form
+	p.Show(pr)
 	s.Views.Render(w, status, "hq_tenants", p)
 }
 
 func (s *Server) consoleCreateTenant(w http.ResponseWriter, r *http.Request, o core.Operator) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.renderConsoleTenants(w, r, o, http.StatusBadRequest, "the form could not be read", nil)
+		s.renderConsoleTenants(w, r, o, http.StatusBadRequest, ui.Banner("The form could not be read."), nil)
 		return
 	}
 	body := map[string]string{"slug": r.PostForm.Get("slug"), "name": r.PostForm.Get("name"), "owner_email": r.PostForm.Get("owner_email")}
@@ -138,7 +139,7 @@ func (s *Server) consoleCreateTenant(w http.ResponseWriter, r *http.Request, o c
 	}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/tenants", body, &out); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Status < 500 && e.Status != http.StatusUnauthorized && e.Status != http.StatusForbidden {
-			s.renderConsoleTenants(w, r, o, e.Status, e.Message, body)
+			s.renderConsoleTenants(w, r, o, e.Status, ui.Problem{Field: e.Field, Message: e.Message}, body)
 			return
 		}
 		s.fail(w, r, err)
@@ -210,10 +211,12 @@ func humanBytes(n int64) string {
 }
 
 func (s *Server) consoleTenant(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	s.renderConsoleTenant(w, r, o, http.StatusOK, flashes[r.URL.Query().Get("flash")], "")
+	s.renderConsoleTenant(w, r, o, http.StatusOK, flashes[r.URL.Query().Get("flash")], ui.Problem{}, nil)
 }
 
-func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o core.Operator, status int, flash, errMsg string) {
+// The tenant page has several forms; pr and form are qualified with the
+// one that was sent (tenantForms).
+func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o core.Operator, status int, flash string, pr ui.Problem, form map[string]string) {
 	path, ok := tenantPath(r)
 	if !ok {
 		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "hq", Data: "No such tenant."})
@@ -237,7 +240,8 @@ func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o c
 		d.NextAudit = d.Audit[n-1].ID
 	}
 	p := s.page(r, o, d.Overview.Tenant.Name)
-	p.Data, p.Flash, p.Error = d, flash, errMsg
+	p.Data, p.Flash, p.Form = d, flash, form
+	p.Show(pr)
 	s.Views.Render(w, status, "hq_tenant", p)
 }
 
@@ -251,7 +255,7 @@ func (s *Server) tenantAction(w http.ResponseWriter, r *http.Request, o core.Ope
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.renderConsoleTenant(w, r, o, http.StatusBadRequest, "", "the form could not be read")
+		s.renderConsoleTenant(w, r, o, http.StatusBadRequest, "", ui.Banner("The form could not be read."), nil)
 		return
 	}
 	var body any
@@ -260,7 +264,13 @@ func (s *Server) tenantAction(w http.ResponseWriter, r *http.Request, o core.Ope
 	}
 	if err := s.API.Call(w, r, method, path+suffix, body, nil); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Status < 500 && e.Status != http.StatusUnauthorized && e.Field != "mfa" && e.Field != "mfa_enrolment" && e.Status != http.StatusNotFound {
-			s.renderConsoleTenant(w, r, o, e.Status, "", e.Message)
+			// The form comes back as it was sent, its error at its field.
+			name := tenantForms[suffix]
+			form := map[string]string{}
+			for k := range r.PostForm {
+				form[name+"."+k] = r.PostForm.Get(k)
+			}
+			s.renderConsoleTenant(w, r, o, e.Status, "", ui.Problem{Field: e.Field, Message: e.Message}.In(name), form)
 			return
 		}
 		s.fail(w, r, err)
@@ -268,6 +278,9 @@ func (s *Server) tenantAction(w http.ResponseWriter, r *http.Request, o core.Ope
 	}
 	http.Redirect(w, r, strings.TrimPrefix(path, "/api/hq")+"?flash="+url.QueryEscape(flash), http.StatusSeeOther) // #nosec G710 -- tenantPath rebuilds the path from a parsed positive integer (/tenants/<n> on this host); flash is a constant of the caller
 }
+
+// tenantForms name the tenant page's forms by the route they post to.
+var tenantForms = map[string]string{"": "rename", "/owner-invitation": "owner", "/deletion": "deletion", "/break-glass": "break_glass"}
 
 func (s *Server) consoleRename(w http.ResponseWriter, r *http.Request, o core.Operator) {
 	s.tenantAction(w, r, o, http.MethodPatch, "", func(f url.Values) any {
@@ -345,10 +358,10 @@ type operatorsView struct {
 }
 
 func (s *Server) consoleOperators(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	s.renderOperators(w, r, o, http.StatusOK, operatorsView{}, "", nil)
+	s.renderOperators(w, r, o, http.StatusOK, operatorsView{}, ui.Problem{}, nil)
 }
 
-func (s *Server) renderOperators(w http.ResponseWriter, r *http.Request, o core.Operator, status int, v operatorsView, errMsg string, form map[string]string) {
+func (s *Server) renderOperators(w http.ResponseWriter, r *http.Request, o core.Operator, status int, v operatorsView, pr ui.Problem, form map[string]string) {
 	var d operatorsView
 	if err := s.API.Call(w, r, http.MethodGet, "/api/hq/operators", nil, &d); err != nil {
 		s.fail(w, r, err)
@@ -356,14 +369,15 @@ func (s *Server) renderOperators(w http.ResponseWriter, r *http.Request, o core.
 	}
 	d.Me, d.Invited = o.ID, v.Invited
 	p := s.page(r, o, "Operators")
-	p.Data, p.Error, p.Form = d, errMsg, form
+	p.Data, p.Form = d, form
+	p.Show(pr)
 	s.Views.Render(w, status, "hq_operators", p)
 }
 
 func (s *Server) consoleInviteOperator(w http.ResponseWriter, r *http.Request, o core.Operator) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.renderOperators(w, r, o, http.StatusBadRequest, operatorsView{}, "the form could not be read", nil)
+		s.renderOperators(w, r, o, http.StatusBadRequest, operatorsView{}, ui.Banner("The form could not be read."), nil)
 		return
 	}
 	body := map[string]string{"email": r.PostForm.Get("email"), "name": r.PostForm.Get("name")}
@@ -374,7 +388,7 @@ func (s *Server) consoleInviteOperator(w http.ResponseWriter, r *http.Request, o
 	}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/operators", body, &out); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && (e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusConflict) {
-			s.renderOperators(w, r, o, e.Status, operatorsView{}, e.Message, body)
+			s.renderOperators(w, r, o, e.Status, operatorsView{}, ui.Problem{Field: e.Field, Message: e.Message}, body)
 			return
 		}
 		s.fail(w, r, err)
@@ -382,7 +396,7 @@ func (s *Server) consoleInviteOperator(w http.ResponseWriter, r *http.Request, o
 	}
 	// The newcomer gets a single-use link by mail and chooses their own
 	// password; nothing secret reaches this page.
-	s.renderOperators(w, r, o, http.StatusCreated, operatorsView{Invited: out.Invitation.Email}, "", nil)
+	s.renderOperators(w, r, o, http.StatusCreated, operatorsView{Invited: out.Invitation.Email}, ui.Problem{}, nil)
 }
 
 func (s *Server) consoleOperatorStatus(action string) operatorPage {
@@ -394,7 +408,7 @@ func (s *Server) consoleOperatorStatus(action string) operatorPage {
 		}
 		if err := s.API.Call(w, r, http.MethodPost, fmt.Sprintf("/api/hq/operators/%d/%s", id, action), map[string]string{}, nil); err != nil {
 			if e, ok := bff.AsAPIError(err); ok && (e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusConflict) {
-				s.renderOperators(w, r, o, e.Status, operatorsView{}, e.Message, nil)
+				s.renderOperators(w, r, o, e.Status, operatorsView{}, ui.Banner(e.Message), nil)
 				return
 			}
 			s.fail(w, r, err)

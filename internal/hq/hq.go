@@ -183,7 +183,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		if e.RetryAfter != "" {
 			w.Header().Set("Retry-After", e.RetryAfter)
 		}
-		p.Error, p.Form = e.Message, map[string]string{"email": body["email"]}
+		p.Error, p.Field, p.Form = e.Message, e.Field, map[string]string{"email": body["email"]}
 		s.Views.Render(w, e.Status, "login", p)
 		return
 	}

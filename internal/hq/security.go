@@ -70,12 +70,12 @@ func (s *Server) invitationSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	pw := r.PostForm.Get("password")
 	if pw != r.PostForm.Get("password_confirm") {
-		s.renderInvitationError(w, r, http.StatusUnprocessableEntity, "the two passwords differ; type the same password twice")
+		s.renderInvitationError(w, r, http.StatusUnprocessableEntity, ui.Problem{Field: "password_confirm", Message: "The two passwords differ; type the same password twice."})
 		return
 	}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/invitations/accept", map[string]string{"token": token, "password": pw}, nil); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Status == http.StatusUnprocessableEntity && e.Field == "password" {
-			s.renderInvitationError(w, r, e.Status, e.Message)
+			s.renderInvitationError(w, r, e.Status, ui.Problem{Field: e.Field, Message: e.Message})
 			return
 		}
 		s.invitationRefused(w, r, err)
@@ -84,13 +84,15 @@ func (s *Server) invitationSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/mfa/setup", http.StatusSeeOther)
 }
 
-func (s *Server) renderInvitationError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+func (s *Server) renderInvitationError(w http.ResponseWriter, r *http.Request, status int, pr ui.Problem) {
 	var v invitationView
 	if err := s.API.Call(w, r, http.MethodGet, "/api/hq/invitation-lookup?token="+url.QueryEscape(r.PathValue("token")), nil, &v); err != nil {
 		s.invitationRefused(w, r, err)
 		return
 	}
-	s.Views.Render(w, status, "hq_accept", ui.Page{Title: "Join Palisade HQ", Site: "hq", Data: v, Error: msg})
+	p := ui.Page{Title: "Join Palisade HQ", Site: "hq", Data: v}
+	p.Show(pr)
+	s.Views.Render(w, status, "hq_accept", p)
 }
 
 type sessionView struct {
@@ -119,10 +121,10 @@ var securityFlashes = map[string]string{
 }
 
 func (s *Server) securityPage(w http.ResponseWriter, r *http.Request, o core.Operator) {
-	s.renderSecurity(w, r, o, http.StatusOK, securityFlashes[r.URL.Query().Get("done")], "")
+	s.renderSecurity(w, r, o, http.StatusOK, securityFlashes[r.URL.Query().Get("done")], ui.Problem{})
 }
 
-func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, o core.Operator, status int, flash, errMsg string) {
+func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, o core.Operator, status int, flash string, pr ui.Problem) {
 	var d securityView
 	if err := s.API.Call(w, r, http.MethodGet, "/api/hq/mfa", nil, &d); err != nil {
 		s.fail(w, r, err)
@@ -133,7 +135,8 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, o core.O
 		return
 	}
 	p := s.page(r, o, "Security")
-	p.Data, p.Flash, p.Error = d, flash, errMsg
+	p.Data, p.Flash = d, flash
+	p.Show(pr)
 	s.Views.Render(w, status, "hq_security", p)
 }
 
@@ -147,8 +150,9 @@ func (s *Server) parseSmallForm(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // securityError shows a refusal the operator can act on (wrong password,
-// throttled) on the security page itself, with its status.
-func (s *Server) securityError(w http.ResponseWriter, r *http.Request, o core.Operator, err error) {
+// throttled) on the security page itself, with its status; form names the
+// page's form the fields belong to ("totp"), or "" for the password form.
+func (s *Server) securityError(w http.ResponseWriter, r *http.Request, o core.Operator, err error, form string) {
 	e, ok := bff.AsAPIError(err)
 	if !ok || e.Status >= 500 || e.Status == http.StatusUnauthorized || e.Field == "mfa" || e.Field == "mfa_enrolment" {
 		s.fail(w, r, err)
@@ -157,7 +161,11 @@ func (s *Server) securityError(w http.ResponseWriter, r *http.Request, o core.Op
 	if e.RetryAfter != "" {
 		w.Header().Set("Retry-After", e.RetryAfter)
 	}
-	s.renderSecurity(w, r, o, e.Status, "", e.Message)
+	pr := ui.Problem{Field: e.Field, Message: e.Message}
+	if form != "" {
+		pr = pr.In(form)
+	}
+	s.renderSecurity(w, r, o, e.Status, "", pr)
 }
 
 func (s *Server) securityPassword(w http.ResponseWriter, r *http.Request, o core.Operator) {
@@ -165,12 +173,12 @@ func (s *Server) securityPassword(w http.ResponseWriter, r *http.Request, o core
 		return
 	}
 	if r.PostForm.Get("new_password") != r.PostForm.Get("new_password_confirm") {
-		s.renderSecurity(w, r, o, http.StatusUnprocessableEntity, "", "the two new passwords differ; type the same password twice")
+		s.renderSecurity(w, r, o, http.StatusUnprocessableEntity, "", ui.Problem{Field: "new_password_confirm", Message: "The two new passwords differ; type the same password twice."})
 		return
 	}
 	body := map[string]string{"current_password": r.PostForm.Get("current_password"), "new_password": r.PostForm.Get("new_password"), "code": r.PostForm.Get("code")}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/auth/password", body, nil); err != nil {
-		s.securityError(w, r, o, err)
+		s.securityError(w, r, o, err, "")
 		return
 	}
 	http.Redirect(w, r, "/security?done=password", http.StatusSeeOther)
@@ -183,7 +191,7 @@ func (s *Server) securityRevokeSession(w http.ResponseWriter, r *http.Request, o
 		return
 	}
 	if err := s.API.Call(w, r, http.MethodDelete, fmt.Sprintf("/api/hq/sessions/%d", id), nil, nil); err != nil {
-		s.securityError(w, r, o, err)
+		s.securityError(w, r, o, err, "")
 		return
 	}
 	http.Redirect(w, r, "/security?done=revoked", http.StatusSeeOther)
@@ -191,7 +199,7 @@ func (s *Server) securityRevokeSession(w http.ResponseWriter, r *http.Request, o
 
 func (s *Server) securityRevokeOthers(w http.ResponseWriter, r *http.Request, o core.Operator) {
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/sessions/revoke-others", map[string]string{}, nil); err != nil {
-		s.securityError(w, r, o, err)
+		s.securityError(w, r, o, err, "")
 		return
 	}
 	http.Redirect(w, r, "/security?done=revoked_others", http.StatusSeeOther)
@@ -206,28 +214,29 @@ func (s *Server) securityReplaceTOTP(w http.ResponseWriter, r *http.Request, o c
 	}
 	if pw, code := r.PostForm.Get("password"), r.PostForm.Get("code"); pw != "" || code != "" {
 		if err := s.API.Call(w, r, http.MethodPost, "/api/hq/auth/reauth", map[string]string{"password": pw, "code": code}, nil); err != nil {
-			s.securityError(w, r, o, err)
+			s.securityError(w, r, o, err, "totp")
 			return
 		}
 	}
-	s.renderReplaceTOTP(w, r, o, http.StatusOK, "")
+	s.renderReplaceTOTP(w, r, o, http.StatusOK, ui.Problem{})
 }
 
-func (s *Server) renderReplaceTOTP(w http.ResponseWriter, r *http.Request, o core.Operator, status int, errMsg string) {
+func (s *Server) renderReplaceTOTP(w http.ResponseWriter, r *http.Request, o core.Operator, status int, pr ui.Problem) {
 	var d totpSetup
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/mfa/totp/replace", nil, &d); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Field == "reauth" {
-			s.renderSecurity(w, r, o, http.StatusForbidden, "", "Enter your password and the current code from your authenticator app to replace it.")
+			s.renderSecurity(w, r, o, http.StatusForbidden, "", ui.Problem{Field: "totp.password", Message: "Enter your password and the current code from your authenticator app to replace it."})
 			return
 		}
-		s.securityError(w, r, o, err)
+		s.securityError(w, r, o, err, "")
 		return
 	}
 	if strings.HasPrefix(d.QRPNG, "data:image/png;base64,") && !strings.ContainsAny(d.QRPNG, "\"<> ") {
 		d.QR = template.URL(d.QRPNG) // #nosec G203 -- a base64 PNG data URL the API renders server-side from its own TOTP secret, validated above
 	}
 	p := s.page(r, o, "Replace your authenticator app")
-	p.Data, p.Error = d, errMsg
+	p.Data = d
+	p.Show(pr)
 	w.Header().Set("Cache-Control", "no-store")
 	s.Views.Render(w, status, "hq_totp_replace", p)
 }
@@ -242,10 +251,10 @@ func (s *Server) securityConfirmTOTP(w http.ResponseWriter, r *http.Request, o c
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/mfa/totp/replace/confirm", map[string]string{"code": r.PostForm.Get("code")}, &out); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Status == http.StatusUnprocessableEntity {
 			// The pending secret is kept: the same code is shown again.
-			s.renderReplaceTOTP(w, r, o, e.Status, e.Message)
+			s.renderReplaceTOTP(w, r, o, e.Status, ui.Problem{Field: e.Field, Message: e.Message})
 			return
 		}
-		s.securityError(w, r, o, err)
+		s.securityError(w, r, o, err, "")
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -254,7 +263,7 @@ func (s *Server) securityConfirmTOTP(w http.ResponseWriter, r *http.Request, o c
 
 func (s *Server) securityCancelTOTP(w http.ResponseWriter, r *http.Request, o core.Operator) {
 	if err := s.API.Call(w, r, http.MethodDelete, "/api/hq/mfa/totp/replace", nil, nil); err != nil {
-		s.securityError(w, r, o, err)
+		s.securityError(w, r, o, err, "")
 		return
 	}
 	http.Redirect(w, r, "/security?done=totp_cancelled", http.StatusSeeOther)

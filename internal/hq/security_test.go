@@ -114,7 +114,7 @@ func TestHQInvitationAndSecurityPages(t *testing.T) {
 		t.Fatalf("security page sessions:\n%s", p)
 	}
 	p = wantStatus(t, do(t, nova, "POST", admin("/security/password"), url.Values{"current_password": {"not the password"}, "new_password": {"nova passphrase new"}, "new_password_confirm": {"nova passphrase new"}}), http.StatusUnprocessableEntity, "wrong current password")
-	if !strings.Contains(p, "the password is wrong") {
+	if !strings.Contains(p, "The password is wrong") {
 		t.Fatalf("wrong current password page:\n%s", p)
 	}
 	p = wantStatus(t, do(t, nova, "POST", admin("/security/password"), url.Values{"current_password": {"nova passphrase one"}, "new_password": {"nova passphrase new"}, "new_password_confirm": {"nova passphrase new"}}), http.StatusUnprocessableEntity, "no code")

@@ -43,6 +43,8 @@ type Page struct {
 	Data any
 	// Realtime, when set, subscribes the page to the member's live channel.
 	Realtime *Realtime
+	// inline: the page shows Error next to the input Field names (form.go).
+	inline bool
 }
 
 // Realtime is what the browser needs to open its live channel.
@@ -64,6 +66,8 @@ func (r Realtime) JSON() string {
 // Renderer renders named pages.
 type Renderer struct {
 	pages map[string]*template.Template
+	// fields are the inputs each page can show an error next to.
+	fields map[string]map[string]bool
 }
 
 var funcs = template.FuncMap{
@@ -84,7 +88,7 @@ var funcs = template.FuncMap{
 
 // New parses every page with the layout and fails if any is broken.
 func New() (*Renderer, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_form.html")
 	if err != nil {
 		return nil, err
 	}
@@ -92,12 +96,17 @@ func New() (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{pages: map[string]*template.Template{}}
+	r := &Renderer{pages: map[string]*template.Template{}, fields: map[string]map[string]bool{}}
 	for _, n := range names {
 		name := strings.TrimSuffix(path.Base(n), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
+		src, err := fs.ReadFile(templateFS, n)
+		if err != nil {
+			return nil, err
+		}
+		r.fields[name] = formFields(string(src))
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
 		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", n, err)
@@ -118,6 +127,7 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 		http.Error(w, "missing page "+name, http.StatusInternalServerError)
 		return
 	}
+	p.inline = p.Error != "" && p.Field != "" && r.fields[name][p.Field]
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		http.Error(w, "page error", http.StatusInternalServerError)

@@ -2,8 +2,10 @@ package web
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/palisade-hq/palisade/internal/bff"
 	"github.com/palisade-hq/palisade/internal/ui"
@@ -34,6 +36,8 @@ func (f fileRow) Badge() string {
 }
 
 type filesData struct {
+	// Accept is the file input's filter: the allowed types.
+	Accept   string
 	Files    []fileRow
 	TenantID int64
 	UserID   int64
@@ -58,7 +62,7 @@ func (s *Server) filesPage(w http.ResponseWriter, r *http.Request, t tenantInfo)
 	}
 	p := s.page(t, m, "Files")
 	p.Flash = flash(r)
-	p.Data = filesData{Files: list.Files, TenantID: t.ID, UserID: m.User.ID, Manager: m.Role.CanManageMembers()}
+	p.Data = filesData{Accept: acceptList(s.UploadTypes), Files: list.Files, TenantID: t.ID, UserID: m.User.ID, Manager: m.Role.CanManageMembers()}
 	s.Views.Render(w, http.StatusOK, "files", p)
 }
 
@@ -96,4 +100,43 @@ func (s *Server) fileDelete(w http.ResponseWriter, r *http.Request, t tenantInfo
 		return
 	}
 	redirectFlash(w, r, "/files", "file_deleted")
+}
+
+// acceptList is the file input's accept filter for the allowed media
+// types, with their usual extensions (a browser matches either). The
+// catch-all application/octet-stream, when allowed, is left out: the
+// picker then offers the real types first (its "All files" choice still
+// finds any other, which the API accepts).
+func acceptList(types []string) string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(v string) {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	for _, t := range types {
+		t = strings.TrimSpace(t)
+		if t == "" || t == "application/octet-stream" {
+			continue
+		}
+		add(t)
+		if ext, ok := typeExtensions[t]; ok {
+			add(ext)
+		} else if exts, _ := mime.ExtensionsByType(t); len(exts) > 0 {
+			add(exts[0])
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// typeExtensions are the usual extensions of common types, the same on
+// every system (mime's table depends on the host's).
+var typeExtensions = map[string]string{
+	"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp",
+	"text/plain": ".txt", "text/csv": ".csv", "application/json": ".json", "application/zip": ".zip",
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document":   ".docx",
+	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":         ".xlsx",
+	"application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
 }

@@ -24,7 +24,7 @@ func (s *Server) mfaSubmit(w http.ResponseWriter, r *http.Request, t tenantInfo)
 	}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/auth/mfa", map[string]string{"code": r.PostForm.Get("code")}, nil); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Status == http.StatusUnprocessableEntity {
-			s.Views.Render(w, e.Status, "mfa_verify", ui.Page{Title: "Two-step verification", Site: "web", Tenant: t.Name, Error: e.Message})
+			s.Views.Render(w, e.Status, "mfa_verify", ui.Page{Title: "Two-step verification", Site: "web", Tenant: t.Name, Error: e.Message, Field: e.Field})
 			return
 		}
 		s.fail(w, r, err)
@@ -65,7 +65,7 @@ func (s *Server) mfaSetupPage(w http.ResponseWriter, r *http.Request, t tenantIn
 	}
 	p := ui.Page{Title: "Set up two-step verification", Site: "web", Tenant: t.Name, Data: d}
 	if r.URL.Query().Get("retry") != "" {
-		p.Error = "That code did not match. Check the time on your phone and enter the next code your app shows."
+		p.Field, p.Error = "code", "That code did not match. Check the time on your phone and enter the next code your app shows."
 	}
 	s.Views.Render(w, http.StatusOK, "mfa_setup", p)
 }

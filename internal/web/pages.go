@@ -80,10 +80,10 @@ type membersData struct {
 }
 
 func (s *Server) membersPage(w http.ResponseWriter, r *http.Request, t tenantInfo) {
-	s.renderMembers(w, r, t, http.StatusOK, "", nil)
+	s.renderMembers(w, r, t, http.StatusOK, ui.Problem{}, nil)
 }
 
-func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, t tenantInfo, status int, errMsg string, form map[string]string) {
+func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, t tenantInfo, status int, pr ui.Problem, form map[string]string) {
 	m, err := s.me(w, r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -110,19 +110,20 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, t tenantI
 		d.Invitations = invs.Invitations
 	}
 	p := s.page(t, m, "Members")
-	p.Flash, p.Error, p.Form, p.Data = flash(r), errMsg, form, d
+	p.Flash, p.Form, p.Data = flash(r), form, d
+	p.Show(pr)
 	s.Views.Render(w, status, "members", p)
 }
 
 func (s *Server) inviteSubmit(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	if err := parseForm(w, r); err != nil {
-		s.renderMembers(w, r, t, http.StatusBadRequest, err.Error(), nil)
+		s.renderMembers(w, r, t, http.StatusBadRequest, ui.Banner(err.Error()), nil)
 		return
 	}
 	body := map[string]string{"email": r.PostForm.Get("email"), "role": r.PostForm.Get("role")}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/invitations", body, nil); err != nil {
 		if e, ok := formError(err); ok {
-			s.renderMembers(w, r, t, e.Status, e.Message, map[string]string{"email": body["email"]})
+			s.renderMembers(w, r, t, e.Status, ui.Problem{Field: e.Field, Message: e.Message}, body)
 			return
 		}
 		s.fail(w, r, err)
@@ -134,12 +135,12 @@ func (s *Server) inviteSubmit(w http.ResponseWriter, r *http.Request, t tenantIn
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.renderMembers(w, r, t, http.StatusBadRequest, "That member does not exist.", nil)
+		s.renderMembers(w, r, t, http.StatusBadRequest, ui.Banner("That member does not exist."), nil)
 		return
 	}
 	if err := s.API.Call(w, r, http.MethodDelete, "/api/members/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
 		if e, ok := bff.AsAPIError(err); ok && e.Status == http.StatusConflict {
-			s.renderMembers(w, r, t, e.Status, e.Message, nil)
+			s.renderMembers(w, r, t, e.Status, ui.Banner(e.Message), nil)
 			return
 		}
 		s.fail(w, r, err)
@@ -151,7 +152,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, t tenantIn
 func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.renderMembers(w, r, t, http.StatusBadRequest, "That invitation does not exist.", nil)
+		s.renderMembers(w, r, t, http.StatusBadRequest, ui.Banner("That invitation does not exist."), nil)
 		return
 	}
 	if err := s.API.Call(w, r, http.MethodDelete, "/api/invitations/"+strconv.FormatInt(id, 10), nil, nil); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/bff"
 	"github.com/palisade-hq/palisade/internal/core"
+	"github.com/palisade-hq/palisade/internal/ui"
 )
 
 // The Security page: a member's sessions, password, second factors,
@@ -100,10 +101,10 @@ func securityFlash(r *http.Request) string {
 }
 
 func (s *Server) securityPage(w http.ResponseWriter, r *http.Request, t tenantInfo) {
-	s.renderSecurity(w, r, t, http.StatusOK, "", nil)
+	s.renderSecurity(w, r, t, http.StatusOK, ui.Problem{}, nil)
 }
 
-func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, t tenantInfo, status int, errMsg string, form map[string]string) {
+func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, t tenantInfo, status int, pr ui.Problem, form map[string]string) {
 	m, err := s.me(w, r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -131,7 +132,8 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, t tenant
 	}
 	d.Sessions, d.Passkeys, d.Tokens = sess.Sessions, pks.Passkeys, toks.Tokens
 	p := s.page(t, m, "Security")
-	p.Flash, p.Error, p.Form, p.Data = securityFlash(r), errMsg, form, d
+	p.Flash, p.Form, p.Data = securityFlash(r), form, d
+	p.Show(pr)
 	s.Views.Render(w, status, "security", p)
 }
 
@@ -142,14 +144,20 @@ func (s *Server) securityFailed(w http.ResponseWriter, r *http.Request, t tenant
 	e, ok := bff.AsAPIError(err)
 	switch {
 	case ok && e.Status == http.StatusForbidden && e.Field == "reauth":
-		s.renderReauth(w, r, t, http.StatusForbidden, "", action, params)
+		s.renderReauth(w, r, t, http.StatusForbidden, ui.Problem{}, action, params)
 	case ok && (e.Status == http.StatusUnauthorized || e.Field == "mfa" || e.Field == "mfa_enrolment"):
 		s.fail(w, r, err)
 	case ok && e.Status >= 400 && e.Status < 500 && e.Code != string(core.KindSuspended):
 		if e.RetryAfter != "" {
 			w.Header().Set("Retry-After", e.RetryAfter)
 		}
-		s.renderSecurity(w, r, t, e.Status, fieldMessage(e), nil)
+		// The form is shown again as it was sent (never a secret: params
+		// hold only stepUpFields).
+		form := map[string]string{}
+		for k := range params {
+			form[k] = params.Get(k)
+		}
+		s.renderSecurity(w, r, t, e.Status, ui.Problem{Field: e.Field, Message: e.Message}, form)
 	default:
 		s.fail(w, r, err)
 	}
@@ -160,7 +168,7 @@ func (s *Server) securityFailed(w http.ResponseWriter, r *http.Request, t tenant
 func (s *Server) revokeSessionSubmit(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.renderSecurity(w, r, t, http.StatusBadRequest, "That session does not exist.", nil)
+		s.renderSecurity(w, r, t, http.StatusBadRequest, ui.Banner("That session does not exist."), nil)
 		return
 	}
 	if err := s.API.Call(w, r, http.MethodDelete, "/api/sessions/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
@@ -182,12 +190,12 @@ func (s *Server) revokeOtherSessionsSubmit(w http.ResponseWriter, r *http.Reques
 
 func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	if err := parseForm(w, r); err != nil {
-		s.renderSecurity(w, r, t, http.StatusBadRequest, err.Error(), nil)
+		s.renderSecurity(w, r, t, http.StatusBadRequest, ui.Banner(err.Error()), nil)
 		return
 	}
 	f := r.PostForm
 	if f.Get("new_password") != f.Get("confirm_password") {
-		s.renderSecurity(w, r, t, http.StatusUnprocessableEntity, "The new password and its confirmation differ.", nil)
+		s.renderSecurity(w, r, t, http.StatusUnprocessableEntity, ui.Problem{Field: "confirm_password", Message: "The new password and its confirmation differ."}, nil)
 		return
 	}
 	body := map[string]string{"current_password": f.Get("current_password"), "new_password": f.Get("new_password"), "code": strings.TrimSpace(f.Get("code"))}
@@ -314,7 +322,7 @@ func (s *Server) stepUp(action string) tenantPage {
 	}
 	return func(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 		if err := parseForm(w, r); err != nil {
-			s.renderSecurity(w, r, t, http.StatusBadRequest, err.Error(), nil)
+			s.renderSecurity(w, r, t, http.StatusBadRequest, ui.Banner(err.Error()), nil)
 			return
 		}
 		params := url.Values{}
@@ -335,10 +343,10 @@ func (s *Server) stepUp(action string) tenantPage {
 func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	action := r.URL.Query().Get("action")
 	if _, ok := stepUpActions[action]; !ok {
-		s.renderSecurity(w, r, t, http.StatusBadRequest, "Nothing is waiting for confirmation; start again.", nil)
+		s.renderSecurity(w, r, t, http.StatusBadRequest, ui.Banner("Nothing is waiting for confirmation; start again."), nil)
 		return
 	}
-	s.renderReauth(w, r, t, http.StatusOK, "", action, nil)
+	s.renderReauth(w, r, t, http.StatusOK, ui.Problem{}, action, nil)
 }
 
 func (s *Server) runStepUp(w http.ResponseWriter, r *http.Request, t tenantInfo, action string, params url.Values) {
@@ -356,7 +364,7 @@ type reauthData struct {
 type reauthParam struct{ Name, Value string }
 
 // renderReauth asks the member to confirm who they are before action.
-func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, t tenantInfo, status int, errMsg, action string, params url.Values) {
+func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, t tenantInfo, status int, pr ui.Problem, action string, params url.Values) {
 	m, err := s.me(w, r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -373,7 +381,8 @@ func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, t tenantIn
 		}
 	}
 	p := s.page(t, m, "Confirm it's you")
-	p.Error, p.Data = errMsg, d
+	p.Data = d
+	p.Show(pr)
 	s.Views.Render(w, status, "security_reauth", p)
 }
 
@@ -383,13 +392,13 @@ func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, t tenantIn
 // fresh login; the action then runs and the API checks that itself.
 func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	if err := parseForm(w, r); err != nil {
-		s.renderSecurity(w, r, t, http.StatusBadRequest, err.Error(), nil)
+		s.renderSecurity(w, r, t, http.StatusBadRequest, ui.Banner(err.Error()), nil)
 		return
 	}
 	f := r.PostForm
 	action := f.Get("action")
 	if _, ok := stepUpActions[action]; !ok {
-		s.renderSecurity(w, r, t, http.StatusBadRequest, "Nothing is waiting for confirmation; start again.", nil)
+		s.renderSecurity(w, r, t, http.StatusBadRequest, ui.Banner("Nothing is waiting for confirmation; start again."), nil)
 		return
 	}
 	params := url.Values{}
@@ -405,7 +414,7 @@ func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request, t tenantIn
 				if e.RetryAfter != "" {
 					w.Header().Set("Retry-After", e.RetryAfter)
 				}
-				s.renderReauth(w, r, t, e.Status, fieldMessage(e), action, params)
+				s.renderReauth(w, r, t, e.Status, ui.Problem{Field: e.Field, Message: e.Message}, action, params)
 				return
 			}
 			s.fail(w, r, err)
@@ -420,7 +429,7 @@ func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request, t tenantIn
 func (s *Server) revokeTokenSubmit(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	id, ok := pathInt(r, "id")
 	if !ok {
-		s.renderSecurity(w, r, t, http.StatusBadRequest, "That token does not exist.", nil)
+		s.renderSecurity(w, r, t, http.StatusBadRequest, ui.Banner("That token does not exist."), nil)
 		return
 	}
 	if err := s.API.Call(w, r, http.MethodDelete, "/api/tokens/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
@@ -444,20 +453,4 @@ func notFoundAs(err error, msg string) error {
 		return &bff.APIError{Status: http.StatusUnprocessableEntity, Code: "not_found", Message: msg}
 	}
 	return err
-}
-
-// fieldLabels name the inputs of this page's forms for the API's terse
-// messages ("is required").
-var fieldLabels = map[string]string{
-	"name": "Name", "scopes": "Access", "expires_in_days": "Expiry", "current_password": "Current password",
-	"new_password": "New password", "password": "Password", "code": "Code",
-}
-
-// fieldMessage makes an API message about a field a sentence on its own:
-// "is required" about "name" becomes "Name is required".
-func fieldMessage(e *bff.APIError) string {
-	if l, ok := fieldLabels[e.Field]; ok && (strings.HasPrefix(e.Message, "is ") || strings.HasPrefix(e.Message, "must ")) {
-		return l + " " + e.Message + "."
-	}
-	return e.Message
 }

@@ -152,8 +152,8 @@ func TestSecuritySessionsAndPassword(t *testing.T) {
 	}{
 		{url.Values{"current_password": {"wrong password!"}, "new_password": {newPW}, "confirm_password": {newPW}}, http.StatusUnprocessableEntity, "current password is wrong"},
 		{url.Values{"current_password": {pw}, "new_password": {newPW}, "confirm_password": {newPW + "x"}}, http.StatusUnprocessableEntity, "confirmation differ"},
-		{url.Values{"current_password": {pw}, "new_password": {"short"}, "confirm_password": {"short"}}, http.StatusUnprocessableEntity, "New password must be at least"},
-		{url.Values{"current_password": {""}, "new_password": {newPW}, "confirm_password": {newPW}}, http.StatusUnprocessableEntity, "Current password is required."},
+		{url.Values{"current_password": {pw}, "new_password": {"short"}, "confirm_password": {"short"}}, http.StatusUnprocessableEntity, "The new password must be at least"},
+		{url.Values{"current_password": {""}, "new_password": {newPW}, "confirm_password": {newPW}}, http.StatusUnprocessableEntity, "The current password is required."},
 	} {
 		r, page = post(t, c, acme("/security/password"), tc.form)
 		wantPage(t, r, page, tc.status, tc.want)
@@ -269,10 +269,10 @@ func TestSecurityTokens(t *testing.T) {
 		change url.Values
 		want   string
 	}{
-		{url.Values{"name": {""}}, "Name is required."},
+		{url.Values{"name": {""}}, "The name is required."},
 		{url.Values{"scope_members": {"admin"}}, "Access to members is none, read or write."},
 		{url.Values{"expires_in_days": {"400"}}, "Choose how long the token lasts."},
-		{url.Values{"scope_members": {"none"}, "scope_invitations": {"none"}, "scope_audit": {"none"}, "scope_files": {"none"}}, "choose at least one scope"},
+		{url.Values{"scope_members": {"none"}, "scope_invitations": {"none"}, "scope_audit": {"none"}, "scope_files": {"none"}}, "Choose at least one scope"},
 	} {
 		f := url.Values{}
 		for k, v := range form {
@@ -296,7 +296,7 @@ func TestSecurityTokens(t *testing.T) {
 	}
 	confirm := url.Values{"action": {"token_create"}, "name": {"late"}, "expires_in_days": {"7"}, "scope_files": {"write"}, "password": {"wrong password!"}}
 	r, page = post(t, c, acme("/security/reauth"), confirm)
-	wantPage(t, r, page, http.StatusUnprocessableEntity, "the password is wrong")
+	wantPage(t, r, page, http.StatusUnprocessableEntity, "The password is wrong")
 	r, page = post(t, c, acme("/security/reauth"), url.Values{"action": {"no_such"}, "password": {pw}})
 	wantPage(t, r, page, http.StatusBadRequest, "Nothing is waiting for confirmation")
 	confirm.Set("password", pw)
@@ -326,7 +326,7 @@ func TestSecurityMFA(t *testing.T) {
 	r, page := post(t, c, acme("/security/mfa-policy"), url.Values{"require": {"true"}})
 	wantPage(t, r, page, http.StatusOK, "Require a second factor of every member?")
 	r, page = post(t, c, acme("/security/mfa-policy"), url.Values{"require": {"true"}, "confirmed": {"yes"}})
-	wantPage(t, r, page, http.StatusConflict, "set up your own second factor")
+	wantPage(t, r, page, http.StatusConflict, "Set up your own second factor")
 	r, page = post(t, c, acme("/security/mfa-policy"), url.Values{"require": {"maybe"}})
 	wantPage(t, r, page, http.StatusUnprocessableEntity, "Choose whether a second factor is required.")
 

@@ -36,6 +36,9 @@ type Deps struct {
 	// UploadOrigin is the object store origin browsers PUT uploads to (a
 	// presigned URL); the CSP's connect-src must allow it.
 	UploadOrigin string
+	// UploadTypes are the media types uploads may have (the files
+	// settings' AllowedTypes); the file input offers them.
+	UploadTypes []string
 }
 
 // Server serves both the tenant sites and the apex sign-up site.

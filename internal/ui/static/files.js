@@ -74,7 +74,11 @@
       body: body ? JSON.stringify(body) : undefined
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) { throw new Error(j && j.error ? j.error.message : "request failed (" + r.status + ")"); }
+        if (!r.ok) {
+          var e = new Error(j && j.error ? j.error.message : "request failed (" + r.status + ")");
+          e.field = j && j.error ? j.error.field : "";
+          throw e;
+        }
         return j;
       });
     });
@@ -97,12 +101,33 @@
     });
   }
 
+  // A refusal of the file itself (its type, size or name) is shown under
+  // the file input, as the server-rendered forms show theirs (ui/form.go).
+  var fileError = document.getElementById("file-input-error");
+  function fileRefused(input, msg) {
+    msg = msg.charAt(0).toUpperCase() + msg.slice(1);
+    if (!/[.!?]$/.test(msg)) { msg += "."; }
+    fileError.textContent = msg;
+    fileError.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", "file-input-error");
+    stateBox.hidden = true;
+    input.focus();
+  }
+  function fileAccepted(input) {
+    fileError.hidden = true;
+    fileError.textContent = "";
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+  }
+
   form.hidden = false;
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var input = document.getElementById("file-input");
     var file = input.files && input.files[0];
     if (!file) { return; }
+    fileAccepted(input);
     var button = document.getElementById("upload-submit");
     button.disabled = true;
     bar.value = 0;
@@ -112,7 +137,10 @@
       .then(function (res) { created = res.file; return put(res.upload, file); })
       .then(function () { return api("POST", "/api/files/" + created.id + "/complete"); })
       .then(function (res) { addRow(res.file); say("Uploaded " + file.name + "; scanning for malware."); form.reset(); })
-      .catch(function (err) { say("Upload failed: " + err.message); })
+      .catch(function (err) {
+        if (!created && fileError && ["content_type", "size", "name"].indexOf(err.field) >= 0) { fileRefused(input, err.message); return; }
+        say("Upload failed: " + err.message);
+      })
       .then(function () { button.disabled = false; });
   });
 
