@@ -67,8 +67,10 @@ type AuditPage struct {
 func (f AuditFilter) where(tenantID int64) (string, []any) {
 	conds, args := []string{"tenant_id = ?"}, []any{tenantID}
 	if f.Action != "" {
-		conds = append(conds, "(action = ? OR action LIKE ?)")
-		args = append(args, f.Action, strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Action)+".%")
+		// '!' escapes LIKE's wildcards the same way on SQLite and MariaDB
+		// (a backslash depends on MariaDB's sql_mode).
+		conds = append(conds, "(action = ? OR action LIKE ? ESCAPE '!')")
+		args = append(args, f.Action, strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(f.Action)+".%")
 	}
 	if f.ActorType != "" {
 		conds, args = append(conds, "actor_type = ?"), append(args, f.ActorType)
@@ -91,10 +93,6 @@ func (ts *TenantStore) FilteredAuditEvents(ctx context.Context, f AuditFilter) (
 		f.Limit = 50
 	}
 	where, args := f.where(ts.tenantID)
-	// The LIKE escapes above use a backslash; SQLite wants it named.
-	if ts.s.driver != "mysql" && f.Action != "" {
-		where = strings.Replace(where, "action LIKE ?", `action LIKE ? ESCAPE '\'`, 1)
-	}
 	var (
 		q    string
 		qa   = append([]any{}, args...)
