@@ -4,13 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/palisade-hq/palisade/internal/core"
-	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/store"
 )
@@ -308,76 +306,5 @@ func (s *Server) hqOpenBreakGlass(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"break_glass": b})
-	return nil
-}
-
-// hqTenantFiles lists a tenant's files as metadata: names, sizes, scan
-// status. No grant is needed to see that a file exists.
-func (s *Server) hqTenantFiles(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if _, err := s.Store.TenantByID(r.Context(), id); err != nil {
-		return err
-	}
-	page, err := queryInt(r, "page", 1, 1, 100_000)
-	if err != nil {
-		return err
-	}
-	fs, err := s.Store.Tenant(id).Files(r.Context(), hqPageSize, (page-1)*hqPageSize)
-	if err != nil {
-		return err
-	}
-	if fs == nil {
-		fs = []store.File{}
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"files": fs, "page": page, "per_page": hqPageSize})
-	return nil
-}
-
-// hqFileDownload is content access: only with the operator's own unexpired
-// break-glass grant for this tenant, and audited on the tenant's trail.
-func (s *Server) hqFileDownload(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	fid, err := pathID(r, "file")
-	if err != nil {
-		return err
-	}
-	ts := s.Store.Tenant(id)
-	bg, err := ts.ActiveBreakGlass(r.Context(), s.operatorID(r))
-	if core.IsNotFound(err) {
-		ev := s.event(r, "hq.file.download")
-		ev.TenantID, ev.Outcome, ev.Target, ev.Detail = &id, store.OutcomeDenied, "file:"+strconv.FormatInt(fid, 10), "no break-glass grant"
-		if aerr := s.Store.Audit(r.Context(), ev); aerr != nil {
-			return aerr
-		}
-		return &core.Error{Kind: core.KindForbidden, Field: "break_glass", Message: "tenant content needs a break-glass request with a reason and a time limit"}
-	}
-	if err != nil {
-		return err
-	}
-	if s.Files == nil {
-		return &core.Error{Kind: core.KindNotFound, Message: "no object store is configured"}
-	}
-	ev := s.event(r, "hq.file.download")
-	ev.TenantID, ev.Detail = &id, fmt.Sprintf("under break-glass %d", bg.ID)
-	d, err := s.Files.DownloadURL(r.Context(), ts, fid, ev)
-	var st *files.ScanState
-	if errors.As(err, &st) {
-		// Break-glass opens content, never an unscanned or refused file.
-		kind := core.KindConflict
-		if st.Status != "pending" {
-			kind = core.KindForbidden
-		}
-		return &core.Error{Kind: kind, Field: "status", Message: st.Message}
-	}
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, d)
 	return nil
 }

@@ -149,8 +149,8 @@ func TestHQBreakGlass(t *testing.T) {
 		_, b := s.signUp("bolt", "bo@bolt.test")
 		op := s.operator("ops@palisade.test")
 
-		// Metadata without a grant; content refused.
-		want(t, op.do("GET", fmt.Sprintf("/api/hq/tenants/%d/files", a.ID), nil), http.StatusOK)
+		// Without a grant, neither the file list (names are content) nor a download.
+		want(t, op.do("GET", fmt.Sprintf("/api/hq/tenants/%d/files", a.ID), nil), http.StatusForbidden)
 		r := op.do("GET", fmt.Sprintf("/api/hq/tenants/%d/files/1/download-url", a.ID), nil)
 		want(t, r, http.StatusForbidden)
 

@@ -122,6 +122,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/hq/tenants/{id}/deletion", hq(s.hqCancelDeletion))
 	mux.Handle("GET /api/hq/deletions", hq(s.hqListDeletions))
 	mux.Handle("POST /api/hq/tenants/{id}/break-glass", hq(s.hqOpenBreakGlass))
+	mux.Handle("POST /api/hq/tenants/{id}/break-glass/{grant}/revoke", hq(s.hqRevokeBreakGlass))
+	mux.Handle("GET /api/hq/tenants/{id}/audit", hq(s.hqTenantAudit))
 	mux.Handle("GET /api/hq/tenants/{id}/files", hq(s.hqTenantFiles))
 	mux.Handle("GET /api/hq/tenants/{id}/files/{file}/download-url", hq(s.hqFileDownload))
 	mux.Handle("GET /api/hq/operators", hq(s.hqListOperators))

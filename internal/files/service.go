@@ -314,7 +314,11 @@ func (s *Service) DownloadURL(ctx context.Context, ts *store.TenantStore, id int
 	}
 	ev.TenantID = &f.TenantID
 	ev.Target = fmt.Sprintf("file:%d", f.ID)
-	ev.Detail = fmt.Sprintf("name=%q version=%s ttl=%s", f.Name, f.VersionID, s.Settings.DownloadTTL)
+	detail := fmt.Sprintf("name=%q version=%s ttl=%s", f.Name, f.VersionID, s.Settings.DownloadTTL)
+	if ev.Detail != "" { // the caller's context, e.g. the break-glass grant an operator used
+		detail = ev.Detail + "; " + detail
+	}
+	ev.Detail = detail
 	if err := s.Store.Audit(ctx, ev); err != nil {
 		return Download{}, fmt.Errorf("audit download: %w", err)
 	}

@@ -184,7 +184,7 @@ type tenantView struct {
 	Audit        []core.AuditEvent `json:"audit"`
 	Deletion     *deletion         `json:"deletion"`
 	GraceSeconds int64             `json:"grace_seconds"`
-	BreakGlass   []breakGlass      `json:"break_glass"`
+	BreakGlass   []breakGlassRow   `json:"break_glass"`
 	MyBreakGlass *breakGlass       `json:"my_break_glass"`
 	// Derived for the template.
 	Coverage     string
@@ -193,8 +193,9 @@ type tenantView struct {
 	Plans        []string
 	Me           int64
 	MineToVote   bool // the open request is this operator's own
-	NextAudit    int64
 	BreakGlassTo string
+	// The break-glass file viewer and the filtered audit list.
+	Content tenantContent
 }
 
 func humanBytes(n int64) string {
@@ -222,23 +223,25 @@ func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o c
 		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "hq", Data: "No such tenant."})
 		return
 	}
-	q := path + "/overview"
-	if b := r.URL.Query().Get("audit_before"); b != "" {
-		q += "?audit_before=" + url.QueryEscape(b)
-	}
 	var d tenantView
-	if err := s.API.Call(w, r, http.MethodGet, q, nil, &d); err != nil {
+	if err := s.API.Call(w, r, http.MethodGet, path+"/overview", nil, &d); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if msg, err := s.loadTenantContent(w, r, path, &d); err != nil {
+		s.fail(w, r, err)
+		return
+	} else if msg != "" && errMsg == "" {
+		errMsg = msg
+		if status == http.StatusOK {
+			status = http.StatusUnprocessableEntity
+		}
 	}
 	d.Coverage = fmt.Sprintf("%.0f%%", d.Overview.MFACoverage*100)
 	d.Storage = humanBytes(d.Overview.StorageBytes)
 	d.Grace = core.HumanDuration(time.Duration(d.GraceSeconds) * time.Second)
 	d.Plans, d.Me = plans, o.ID
 	d.MineToVote = d.Deletion != nil && d.Deletion.RequestedBy == o.ID
-	if n := len(d.Audit); n == 50 {
-		d.NextAudit = d.Audit[n-1].ID
-	}
 	p := s.page(r, o, d.Overview.Tenant.Name)
 	p.Data, p.Flash, p.Form = d, flash, form
 	p.Show(pr)
@@ -338,12 +341,13 @@ func (s *Server) consoleExport(w http.ResponseWriter, r *http.Request, o core.Op
 }
 
 var flashes = map[string]string{
-	"saved":              "Saved.",
-	"owner_invited":      "Invitation sent. The owner sets their password from the link in the mail.",
-	"deletion_requested": "Deletion requested. A second operator must approve it.",
-	"deletion_approved":  "Deletion approved. It runs when the grace period ends unless cancelled.",
-	"deletion_cancelled": "Deletion cancelled.",
-	"break_glass_opened": "Break-glass access opened. The tenant's owner sees it in their audit trail.",
+	"saved":               "Saved.",
+	"owner_invited":       "Invitation sent. The owner sets their password from the link in the mail.",
+	"deletion_requested":  "Deletion requested. A second operator must approve it.",
+	"deletion_approved":   "Deletion approved. It runs when the grace period ends unless cancelled.",
+	"deletion_cancelled":  "Deletion cancelled.",
+	"break_glass_opened":  "Break-glass access opened. The tenant's owner sees it in their audit trail.",
+	"break_glass_revoked": "Break-glass access ended. The tenant's files are closed again.",
 }
 
 type operatorsView struct {
@@ -427,6 +431,7 @@ func (s *Server) consoleRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /tenants/{id}/deletion/approve", s.authed(s.consoleApproveDeletion))
 	m.HandleFunc("POST /tenants/{id}/deletion/cancel", s.authed(s.consoleCancelDeletion))
 	m.HandleFunc("POST /tenants/{id}/break-glass", s.authed(s.consoleBreakGlass))
+	s.tenantContentRoutes(m)
 	m.HandleFunc("GET /operators", s.authed(s.consoleOperators))
 	m.HandleFunc("POST /operators", s.authed(s.consoleInviteOperator))
 	m.HandleFunc("POST /operators/{id}/disable", s.authed(s.consoleOperatorStatus("disable")))
