@@ -228,11 +228,11 @@ func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o c
 		s.fail(w, r, err)
 		return
 	}
-	if msg, err := s.loadTenantContent(w, r, path, &d); err != nil {
+	if bad, err := s.loadTenantContent(w, r, path, &d); err != nil {
 		s.fail(w, r, err)
 		return
-	} else if msg != "" && errMsg == "" {
-		errMsg = msg
+	} else if bad.Message != "" && pr.Message == "" {
+		pr = bad
 		if status == http.StatusOK {
 			status = http.StatusUnprocessableEntity
 		}

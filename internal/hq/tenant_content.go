@@ -92,7 +92,7 @@ func tenantLink(id int64, f map[string]string, extra ...string) string {
 // loadTenantContent fills d.Content. A filter the API refuses (422) comes
 // back as a message for the page, which then shows the filters as typed and
 // no events.
-func (s *Server) loadTenantContent(w http.ResponseWriter, r *http.Request, path string, d *tenantView) (string, error) {
+func (s *Server) loadTenantContent(w http.ResponseWriter, r *http.Request, path string, d *tenantView) (ui.Problem, error) {
 	now := time.Now()
 	for i := range d.BreakGlass {
 		d.BreakGlass[i].Active = d.BreakGlass[i].ExpiresAt.After(now)
@@ -115,7 +115,7 @@ func (s *Server) loadTenantContent(w http.ResponseWriter, r *http.Request, path 
 		if e, ok := bff.AsAPIError(err); ok && (e.Status == http.StatusForbidden || e.Status == http.StatusUnprocessableEntity) && e.Field != "mfa" && e.Field != "mfa_enrolment" {
 			c.FilesError = e.Message // the grant ended between the two calls
 		} else if err != nil {
-			return "", err
+			return ui.Problem{}, err
 		}
 		c.Files, c.FilesPage = list.Files, fp
 		if fp > 1 {
@@ -144,10 +144,10 @@ func (s *Server) loadTenantContent(w http.ResponseWriter, r *http.Request, path 
 	}
 	err := s.API.Call(w, r, http.MethodGet, path+"/audit?"+v.Encode(), nil, &page)
 	if e, ok := bff.AsAPIError(err); ok && e.Status == http.StatusUnprocessableEntity {
-		return e.Message, nil
+		return ui.Problem{Field: e.Field, Message: e.Message}.In("audit"), nil
 	}
 	if err != nil {
-		return "", err
+		return ui.Problem{}, err
 	}
 	c.Audit = page.Events
 	if page.Older > 0 {
@@ -156,7 +156,7 @@ func (s *Server) loadTenantContent(w http.ResponseWriter, r *http.Request, path 
 	if page.Newer > 0 {
 		c.AuditNewer = tenantLink(tid, c.AuditFilter, "after", strconv.FormatInt(page.Newer, 10)) + "#audit"
 	}
-	return "", nil
+	return ui.Problem{}, nil
 }
 
 // consoleFileDownload sends the operator's browser to a short-lived

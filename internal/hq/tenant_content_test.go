@@ -139,7 +139,9 @@ func TestHQTenantPageFilesAndAudit(t *testing.T) {
 		t.Fatalf("older page links:\n%s", p)
 	}
 	p = wantStatus(t, do(t, ops, "GET", admin(page+"?outcome=maybe&action=hq.break_glass"), nil), http.StatusUnprocessableEntity, "bad filter")
-	if !strings.Contains(p, "must be one of success, failure, denied") || !strings.Contains(p, `value="hq.break_glass"`) {
+	// The refusal sits at its field, as a sentence, with the filters kept.
+	if !strings.Contains(p, "must be one of success, failure, denied.") || !strings.Contains(p, `value="hq.break_glass"`) ||
+		!regexp.MustCompile(`id="audit-outcome" name="outcome" aria-invalid="true"( autofocus)? aria-describedby="audit-outcome-error"`).MatchString(p) {
 		t.Fatalf("bad filter page:\n%s", p)
 	}
 	p = body(t, do(t, ops, "GET", admin(page+"?action=hq.break_glass"), nil))
