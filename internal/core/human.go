@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -62,6 +63,24 @@ func HumanSize(n int64) string {
 		}
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// ExactSize is the exact byte count for a hover title, grouped in
+// thousands: "3,240,000 bytes".
+func ExactSize(n int64) string {
+	if n == 1 {
+		return "1 byte"
+	}
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s + " bytes"
 }
 
 // DeviceName says a User-Agent as people know their devices: "Chrome on

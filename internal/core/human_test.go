@@ -81,3 +81,11 @@ func TestDeviceAndPlaceNames(t *testing.T) {
 		t.Errorf("PlaceName = %q", got)
 	}
 }
+
+func TestExactSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 bytes", 1: "1 byte", 999: "999 bytes", 1000: "1,000 bytes", 3240000: "3,240,000 bytes", 1234567890: "1,234,567,890 bytes"} {
+		if got := core.ExactSize(n); got != want {
+			t.Errorf("ExactSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,15 @@ const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.
     targets: v.nodes.slice(0, 6).map(n => n.target.join(" ") + (n.failureSummary ? " — " + n.failureSummary.replace(/\s+/g, " ").slice(0, 160) : ""))
   }))))`
 
+// machineText is what no page may show people: Go's time.Duration syntax
+// and byte counts that were never made human (issue 18).
+var machineText = []*regexp.Regexp{
+	regexp.MustCompile(`\b\d+h\d+m\d+(\.\d+)?s\b`),
+	regexp.MustCompile(`\b\d+m\d+(\.\d+)?s\b`),
+	regexp.MustCompile(`\b\d+(\.\d+)?(ms|µs|ns)\b`),
+	regexp.MustCompile(`(?i)\b\d{4,} ?bytes?\b`),
+}
+
 type axeChecker struct {
 	t        *testing.T
 	src      string
@@ -66,6 +76,15 @@ func (a *axeChecker) check(ctx context.Context, page string) {
 	t := a.t
 	t.Helper()
 	step(t, ctx, "loaded "+page, chromedp.WaitReady("body"))
+	// What people read: no Go duration literal ("15m0s", "72h0m0s") and no
+	// raw byte count ("3240000 bytes"), in the text or in hover titles.
+	text := step(t, ctx, "text of "+page, chromedp.Evaluate[string](`document.body.innerText + "\n" +
+		[...document.querySelectorAll("[title]")].map(e => e.title).join("\n")`))
+	for _, re := range machineText {
+		if m := re.FindString(text); m != "" {
+			a.problems = append(a.problems, fmt.Sprintf("%s: people read %q (%s)", page, m, re))
+		}
+	}
 	if !step(t, ctx, "axe present", chromedp.Evaluate[bool](`typeof axe !== "undefined"`)) {
 		step(t, ctx, "inject axe", chromedp.Evaluate[bool](a.src+"\n;true"))
 	}
@@ -151,12 +170,13 @@ func TestAxeEveryPage(t *testing.T) {
 	// grey text (styled through the CSSOM: the pages' CSP refuses inline styles) on the login page are reported.
 	a.visit(ctx, "login with planted faults", web("/login"))
 	step(t, ctx, "plant faults", chromedp.Evaluate[bool](`(() => { const m = document.querySelector("main");
-	  m.insertAdjacentHTML("beforeend", '<img src="/static/none.png" id="planted-img"><p id="planted-grey">faint</p>');
+	  m.insertAdjacentHTML("beforeend", '<img src="/static/none.png" id="planted-img"><p id="planted-grey">faint</p><p>try again in 15m0s; 3240000 bytes</p>');
 	  const g = document.getElementById("planted-grey"); g.style.color = "#bbb"; g.style.background = "#ccc"; return true })()`))
 	before := len(a.problems)
 	a.check(ctx, "login with planted faults")
 	planted := strings.Join(a.problems[before:], "\n")
-	if !strings.Contains(planted, "image-alt (critical)") || !strings.Contains(planted, "color-contrast (serious)") || !strings.Contains(planted, "#planted-grey") {
+	if !strings.Contains(planted, "image-alt (critical)") || !strings.Contains(planted, "color-contrast (serious)") || !strings.Contains(planted, "#planted-grey") ||
+		!strings.Contains(planted, `"15m0s"`) || !strings.Contains(planted, `"3240000 bytes"`) {
 		t.Fatalf("axe did not report the planted faults: %q", planted)
 	}
 	a.problems = a.problems[:before]

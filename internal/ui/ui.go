@@ -78,12 +78,13 @@ var funcs = template.FuncMap{
 		}
 		return *p
 	},
-	"add":      func(a, b int) int { return a + b },
-	"size":     core.HumanSize,
-	"duration": core.HumanDuration,
-	"device":   core.DeviceName,
-	"place":    core.PlaceName,
-	"linkify":  linkify,
+	"add":       func(a, b int) int { return a + b },
+	"size":      core.HumanSize,
+	"exactsize": core.ExactSize,
+	"duration":  core.HumanDuration,
+	"device":    core.DeviceName,
+	"place":     core.PlaceName,
+	"linkify":   linkify,
 }
 
 // New parses every page with the layout and fails if any is broken.

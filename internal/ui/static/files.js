@@ -49,7 +49,7 @@
     var tr = document.createElement("tr");
     tr.setAttribute("data-file-id", String(file.id));
     var name = document.createElement("td"); name.className = "name"; name.textContent = file.name;
-    var size = document.createElement("td"); size.textContent = humanSize(file.size); size.title = file.size + " bytes";
+    var size = document.createElement("td"); size.textContent = humanSize(file.size); size.title = Number(file.size).toLocaleString("en") + (file.size === 1 ? " byte" : " bytes");
     var st = document.createElement("td");
     var badge = document.createElement("span"); badge.className = "badge"; st.appendChild(badge);
     var act = document.createElement("td"); act.className = "actions";
