@@ -169,6 +169,9 @@ func TestBrowserSignUpInviteSuspend(t *testing.T) {
 	}
 	fill(t, ctx, map[string]string{"#name": "Mia Member", "#password": pw})
 	clickTo(t, ctx, "#accept-submit", "/")
+	if got := step(t, ctx, "flash after joining", chromedp.Text(".flash")); !strings.Contains(got, "you have joined") {
+		t.Fatalf("no notice after accepting the invitation: %q", got)
+	}
 	if got := textOf(t, ctx, "#whoami"); got != "Mia Member (member)" {
 		t.Fatalf("after accepting: %q", got)
 	}

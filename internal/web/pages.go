@@ -199,7 +199,7 @@ func (s *Server) acceptSubmit(w http.ResponseWriter, r *http.Request, t tenantIn
 		s.formFailed(w, r, err, "accept", ui.Page{Title: "Join " + t.Name, Site: "web", Tenant: t.Name, Data: d, Form: map[string]string{"name": body["name"]}})
 		return
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	redirectFlash(w, r, "/", "joined")
 }
 
 func (s *Server) forgotPage(w http.ResponseWriter, r *http.Request, t tenantInfo) {

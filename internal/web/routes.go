@@ -128,6 +128,7 @@ var flashes = map[string]string{
 	"password_changed": "Your password was changed. Log in with it now.",
 	"reset_sent":       "If an account exists for that address, a reset link is on its way.",
 	"file_deleted":     "File deleted.",
+	"joined":           "Welcome: you have joined the organisation.",
 }
 
 func flash(r *http.Request) string { return flashes[r.URL.Query().Get("flash")] }
