@@ -65,6 +65,30 @@ func HumanSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// RelativeTime says t from now as people do: "just now", "5 minutes ago",
+// "3 days ago", "in 2 hours" (an expiry). One unit, truncated, so that "in
+// 2 hours" never promises more than is left.
+func RelativeTime(now, t time.Time) string {
+	d := now.Sub(t)
+	future := d < 0
+	if future {
+		d = -d
+	}
+	if d < time.Minute {
+		return "just now" // also a clock a little ahead
+	}
+	for _, u := range []time.Duration{24 * time.Hour, time.Hour, time.Minute} {
+		if d >= u {
+			s := HumanDuration(d.Truncate(u))
+			if future {
+				return "in " + s
+			}
+			return s + " ago"
+		}
+	}
+	return "just now"
+}
+
 // ExactSize is the exact byte count for a hover title, grouped in
 // thousands: "3,240,000 bytes".
 func ExactSize(n int64) string {

@@ -72,6 +72,12 @@ type Renderer struct {
 
 var funcs = template.FuncMap{
 	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	// when is a time in a table: relative, the exact time on hover and in
+	// the machine-readable datetime.
+	"when": func(t time.Time) template.HTML {
+		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `" title="` + t.UTC().Format("2006-01-02 15:04 UTC") + `">` + // #nosec G203 -- only formatted times, no input
+			template.HTMLEscapeString(core.RelativeTime(time.Now(), t)) + `</time>`)
+	},
 	"deref": func(p *int64) int64 {
 		if p == nil {
 			return 0

@@ -62,18 +62,7 @@ var onboarding = map[string]checkStep{
 
 // ago says how long ago t was, in the largest whole unit: "just now",
 // "5 minutes ago", "3 days ago". The page shows the exact time on hover.
-func ago(now, t time.Time) string {
-	d := now.Sub(t)
-	if d < time.Minute {
-		return "just now"
-	}
-	for _, u := range []time.Duration{24 * time.Hour, time.Hour, time.Minute} {
-		if d >= u {
-			return core.HumanDuration(d.Truncate(u)) + " ago"
-		}
-	}
-	return "just now"
-}
+func ago(now, t time.Time) string { return core.RelativeTime(now, t) }
 
 // dashboard is the tenant's home page: counts, recent activity and the
 // onboarding checklist, all from GET /api/dashboard, which leaves out what

@@ -14,7 +14,9 @@ func TestAgo(t *testing.T) {
 		5*time.Minute + 40*time.Second: "5 minutes ago",
 		90 * time.Minute:               "1 hour ago",
 		49 * time.Hour:                 "2 days ago",
-		-time.Hour:                     "just now", // a clock a little ahead
+		-30 * time.Second:              "just now", // a clock a little ahead
+		-time.Hour:                     "in 1 hour",
+		-(3*24*time.Hour + time.Hour):  "in 3 days",
 	} {
 		if got := ago(now, now.Add(-d)); got != want {
 			t.Errorf("ago(%v) = %q, want %q", d, got, want)
