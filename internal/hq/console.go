@@ -185,6 +185,8 @@ type tenantView struct {
 	Deletion     *deletion         `json:"deletion"`
 	GraceSeconds int64             `json:"grace_seconds"`
 	BreakGlass   []breakGlassRow   `json:"break_glass"`
+	// Operators names the operators the page mentions by id.
+	Operators map[int64]string `json:"-"`
 	MyBreakGlass *breakGlass       `json:"my_break_glass"`
 	// Derived for the template.
 	Coverage     string
@@ -237,6 +239,15 @@ func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o c
 			status = http.StatusUnprocessableEntity
 		}
 	}
+	var ops operatorsView
+	if err := s.API.Call(w, r, http.MethodGet, "/api/hq/operators", nil, &ops); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Operators = map[int64]string{}
+	for _, op := range ops.Operators {
+		d.Operators[op.ID] = op.Name
+	}
 	d.Coverage = fmt.Sprintf("%.0f%%", d.Overview.MFACoverage*100)
 	d.Storage = humanBytes(d.Overview.StorageBytes)
 	d.Grace = core.HumanDuration(time.Duration(d.GraceSeconds) * time.Second)
@@ -246,6 +257,15 @@ func (s *Server) renderConsoleTenant(w http.ResponseWriter, r *http.Request, o c
 	p.Data, p.Flash, p.Form = d, flash, form
 	p.Show(pr)
 	s.Views.Render(w, status, "hq_tenant", p)
+}
+
+// OperatorName is how the page names an operator id: their name, or "a
+// former operator" for one no longer listed.
+func (d tenantView) OperatorName(id int64) string {
+	if n, ok := d.Operators[id]; ok && n != "" {
+		return n
+	}
+	return "a former operator"
 }
 
 // tenantAction posts a form's fields to an API route under the tenant and

@@ -95,6 +95,10 @@ func TestHQTenantPageFilesAndAudit(t *testing.T) {
 			}
 		}
 	}
+	// The grants table names the operator, never an id (issue 18).
+	if !strings.Contains(p, `<td data-label="Operator">Otto Ops</td>`) {
+		t.Errorf("the grants table does not name the operator:\n%s", p)
+	}
 	grant := regexp.MustCompile(`action="` + page + `/break-glass/(\d+)/revoke"`).FindStringSubmatch(p)
 	if grant == nil {
 		t.Fatalf("no End now for the active grant:\n%s", p)
