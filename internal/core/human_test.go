@@ -89,3 +89,18 @@ func TestExactSize(t *testing.T) {
 		}
 	}
 }
+
+func TestActionName(t *testing.T) {
+	for code, want := range map[string]string{
+		"invitation.created":    "Invitation sent",
+		"auth.login":            "Logged in",
+		"passkey.added":         "Passkey added",
+		"hq.operator.created":   "HQ operator created",
+		"security.totp_removed": "Security TOTP removed",
+		"":                      "Something happened",
+	} {
+		if got := core.ActionName(code); got != want {
+			t.Errorf("ActionName(%q) = %q, want %q", code, got, want)
+		}
+	}
+}

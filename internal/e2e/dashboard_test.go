@@ -67,7 +67,7 @@ func TestBrowserDashboard(t *testing.T) {
 			if d := done("invite_teammate"); d != "false" {
 				t.Errorf("invite step after sign-up: %q", d)
 			}
-			if got := textOf(t, ctx, "#activity tbody tr:first-child"); !strings.Contains(got, "auth.login") || !strings.Contains(got, "just now") {
+			if got := textOf(t, ctx, "#activity tbody tr:first-child"); !strings.Contains(got, "Logged in") || !strings.Contains(got, "just now") {
 				t.Errorf("newest activity after sign-up: %q", got)
 			}
 			title := step(t, ctx, "exact time", chromedp.Evaluate[string](`document.querySelector("#activity time").title`))
@@ -87,7 +87,7 @@ func TestBrowserDashboard(t *testing.T) {
 			if d := done("invite_teammate"); d != "true" {
 				t.Errorf("invite step after inviting: %q", d)
 			}
-			if got := textOf(t, ctx, "#activity tbody tr:first-child"); !strings.Contains(got, "invitation.created") || !strings.Contains(got, "Ada Owner") {
+			if got := textOf(t, ctx, "#activity tbody tr:first-child"); !strings.Contains(got, "Invitation sent") || !strings.Contains(got, "Ada Owner") {
 				t.Errorf("newest activity after inviting: %q", got)
 			}
 

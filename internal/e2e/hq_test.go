@@ -174,7 +174,7 @@ func TestBrowserHQBreakGlassInOwnersTrail(t *testing.T) {
 	clickTo(t, ctx, "#login-submit", "/")
 	step(t, ctx, "owner audit", chromedp.Navigate(s.URL("acme.localhost", "/audit")))
 	got := textOf(t, ctx, "#audit")
-	if !strings.Contains(got, "hq.break_glass.opened") || !strings.Contains(got, "(Palisade HQ)") {
+	if !strings.Contains(got, "Palisade HQ support access opened") || !strings.Contains(got, "(Palisade HQ)") {
 		t.Fatalf("owner's audit trail lacks the break-glass request: %q", got)
 	}
 }

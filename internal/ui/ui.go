@@ -87,6 +87,7 @@ var funcs = template.FuncMap{
 	"add":       func(a, b int) int { return a + b },
 	"size":      core.HumanSize,
 	"exactsize": core.ExactSize,
+	"action":    core.ActionName,
 	"duration":  core.HumanDuration,
 	"device":    core.DeviceName,
 	"place":     core.PlaceName,
