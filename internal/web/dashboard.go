@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/palisade-hq/palisade/internal/core"
 )
@@ -32,12 +31,6 @@ type scanStat struct {
 	Count  int64
 }
 
-// activityRow is an audit row with its time said relative to now.
-type activityRow struct {
-	core.AuditRow
-	Ago string
-}
-
 // checkStep is one onboarding step with where to do it.
 type checkStep struct {
 	ID, Label, Hint, Href string
@@ -46,10 +39,9 @@ type checkStep struct {
 
 type dashboardData struct {
 	dashboardAPI
-	Scans    []scanStat
-	Activity []activityRow
-	Steps    []checkStep
-	Left     int
+	Scans []scanStat
+	Steps []checkStep
+	Left  int
 }
 
 // onboarding says each checklist step of the API for people.
@@ -59,10 +51,6 @@ var onboarding = map[string]checkStep{
 	"upload_file":     {Label: "Upload a file", Hint: "Every upload is scanned for malware.", Href: "/files"},
 	"api_token":       {Label: "Create an API token", Hint: "For scripts that use the API.", Href: "/security#tokens-card"},
 }
-
-// ago says how long ago t was, in the largest whole unit: "just now",
-// "5 minutes ago", "3 days ago". The page shows the exact time on hover.
-func ago(now, t time.Time) string { return core.RelativeTime(now, t) }
 
 // dashboard is the tenant's home page: counts, recent activity and the
 // onboarding checklist, all from GET /api/dashboard, which leaves out what
@@ -81,10 +69,6 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, t tenantInfo)
 	d := dashboardData{dashboardAPI: api}
 	for _, st := range []string{"clean", "pending", "infected", "error"} {
 		d.Scans = append(d.Scans, scanStat{Status: st, Label: fileRow{Status: st}.Badge(), Count: api.Counts.FilesByStatus[st]})
-	}
-	now := time.Now()
-	for _, ev := range api.Activity {
-		d.Activity = append(d.Activity, activityRow{AuditRow: ev, Ago: ago(now, ev.CreatedAt)})
 	}
 	for _, c := range api.Checklist {
 		step, ok := onboarding[c.ID]
