@@ -40,10 +40,12 @@ type cluster struct {
 	others   atomic.Pointer[nodeCounts]
 	stopping atomic.Bool // set by stop: no more heartbeats
 
-	hbMu  sync.Mutex
-	dmu   sync.Mutex
-	dirty map[string]struct{}
-	kick  chan struct{}
+	hbMu sync.Mutex
+	dmu  sync.Mutex
+	// syncMu serialises syncOccupancy.
+	syncMu sync.Mutex
+	dirty  map[string]struct{}
+	kick   chan struct{}
 }
 
 // nodeCounts is one replica's (or the sum of the others') connections.
@@ -486,6 +488,10 @@ func (b *cluster) occupancyLoop(ctx context.Context) {
 }
 
 func (b *cluster) syncOccupancy(ctx context.Context) error {
+	// One sync at a time: a loop's sync in flight when stop settles could
+	// otherwise write its older count (occupied) after stop's (vacant).
+	b.syncMu.Lock()
+	defer b.syncMu.Unlock()
 	b.dmu.Lock()
 	dirty := b.dirty
 	b.dirty = make(map[string]struct{})
