@@ -89,10 +89,14 @@ func runLong(rdb *redis.Client, prefix string, p longPayload) error {
 		return err
 	}
 	time.Sleep(time.Duration(p.Millis) * time.Millisecond)
-	if err := rdb.SAdd(ctx, prefix+"done", p.Key).Err(); err != nil {
-		return err
-	}
-	return rdb.RPush(ctx, prefix+"finishes", p.Key+"@"+pid).Err()
+	// One transaction, so a test that sees the key done also sees who
+	// finished it (two commands let it read the list in between).
+	_, err := rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+		tx.SAdd(ctx, prefix+"done", p.Key)
+		tx.RPush(ctx, prefix+"finishes", p.Key+"@"+pid)
+		return nil
+	})
+	return err
 }
 
 type proc struct {
