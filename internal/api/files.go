@@ -11,6 +11,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/scan"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // filesService is the files feature, or a clear 503 where no object store
@@ -104,12 +105,12 @@ func (s *Server) fileDownloadURL(w http.ResponseWriter, r *http.Request) error {
 	d, err := fs.DownloadURL(r.Context(), s.tenantStore(r), id, s.event(r, "file.download_url_issued"))
 	var st *files.ScanState
 	if errors.As(err, &st) {
-		code, kind := http.StatusConflict, core.KindConflict
+		e := &core.Error{Kind: core.KindConflict, Reason: wire.ReasonFileScanPending, Message: st.Message}
 		if st.Status != "pending" {
-			code, kind = http.StatusForbidden, core.KindForbidden
+			e.Kind, e.Reason = core.KindForbidden, wire.ReasonFileRefused
 			s.auditDenied(r, "file.download_refused", "file:"+strconv.FormatInt(id, 10)+" status="+st.Status)
 		}
-		httpx.WriteJSON(w, code, map[string]any{"error": httpx.ErrorDetail{Code: string(kind), Message: st.Message}, "status": st.Status})
+		httpx.WriteJSON(w, httpx.StatusOf(e.Kind), map[string]any{"error": httpx.ErrorDetail{Code: string(e.Kind), Kind: httpx.KindOf(e), Reason: e.Reason, Message: e.Message}, "status": st.Status})
 		return nil
 	}
 	if err != nil {

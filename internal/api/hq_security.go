@@ -8,6 +8,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // An operator's own security: their sessions, password and authenticator
@@ -45,7 +46,7 @@ func (s *Server) hqRequireRecentAuth(r *http.Request) error {
 	if at > 0 && s.Store.Now().Sub(time.Unix(at, 0)) < StepUpWindow {
 		return nil
 	}
-	return &core.Error{Kind: core.KindForbidden, Field: "reauth",
+	return &core.Error{Kind: core.KindForbidden, Reason: wire.ReasonLoginNotRecent,
 		Message: fmt.Sprintf("confirm your password and code first (POST /api/hq/auth/reauth); this action needs a login within the last %s", core.HumanDuration(StepUpWindow))}
 }
 

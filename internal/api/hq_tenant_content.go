@@ -12,6 +12,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/store"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // A tenant's content as HQ sees it: the file list and downloads under a
@@ -35,7 +36,7 @@ func (s *Server) breakGlassFor(r *http.Request, tenantID int64, action, target s
 		if aerr := s.Store.Audit(r.Context(), ev); aerr != nil {
 			return bg, aerr
 		}
-		return bg, &core.Error{Kind: core.KindForbidden, Field: "break_glass", Message: "tenant content needs an active break-glass grant of your own: request one with a reason and a time limit"}
+		return bg, &core.Error{Kind: core.KindForbidden, Reason: wire.ReasonBreakGlassMissing, Message: "tenant content needs an active break-glass grant of your own: request one with a reason and a time limit"}
 	}
 	return bg, err
 }
@@ -109,11 +110,11 @@ func (s *Server) hqFileDownload(w http.ResponseWriter, r *http.Request) error {
 		if aerr := s.Store.Audit(r.Context(), ev); aerr != nil {
 			return aerr
 		}
-		kind := core.KindConflict
+		kind, reason := core.KindConflict, wire.ReasonFileScanPending
 		if st.Status != store.FilePending {
-			kind = core.KindForbidden
+			kind, reason = core.KindForbidden, wire.ReasonFileRefused
 		}
-		return &core.Error{Kind: kind, Field: "status", Message: st.Message}
+		return &core.Error{Kind: kind, Reason: reason, Message: st.Message}
 	}
 	if err != nil {
 		return err

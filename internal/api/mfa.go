@@ -11,6 +11,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/store"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // keyMFAAt is when the session's holder last proved a second factor. A
@@ -18,10 +19,7 @@ import (
 // is only half logged in: it reaches the MFA routes and nothing else.
 const keyMFAAt = "mfa_at"
 
-// Error fields that tell the web and HQ apps where to send the browser.
 const (
-	fieldMFA           = "mfa"           // enter a code or use a passkey
-	fieldMFAEnrolment  = "mfa_enrolment" // set up a second factor first
 	totpIssuer         = "Palisade"
 	maxCodeInputLength = 64
 )
@@ -51,12 +49,12 @@ func (s *Server) mfaGate(r *http.Request, sm *scs.SessionManager, subj store.Sub
 		if slices.Contains(mfaVerifyRoutes, r.URL.Path) {
 			return nil
 		}
-		return &core.Error{Kind: core.KindForbidden, Field: fieldMFA, Message: "enter the code from your authenticator app, a recovery code, or use your passkey to finish logging in"}
+		return &core.Error{Kind: core.KindForbidden, Reason: wire.ReasonMFAPending, Message: "enter the code from your authenticator app, a recovery code, or use your passkey to finish logging in"}
 	case required:
 		if slices.Contains(mfaEnrolRoutes, r.URL.Path) {
 			return nil
 		}
-		return &core.Error{Kind: core.KindForbidden, Field: fieldMFAEnrolment, Message: "set up a second factor (an authenticator app or a passkey) to continue; it is required here"}
+		return &core.Error{Kind: core.KindForbidden, Reason: wire.ReasonMFANotEnrolled, Message: "set up a second factor (an authenticator app or a passkey) to continue; it is required here"}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/session"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // StepUpWindow is how recent a login or re-authentication must be for a
@@ -27,7 +28,7 @@ func (s *Server) requireRecentAuth(r *http.Request) error {
 	if at > 0 && s.Store.Now().Sub(time.Unix(at, 0)) < StepUpWindow {
 		return nil
 	}
-	return &core.Error{Kind: core.KindForbidden, Field: "reauth",
+	return &core.Error{Kind: core.KindForbidden, Reason: wire.ReasonLoginNotRecent,
 		Message: fmt.Sprintf("confirm your password first (POST /api/auth/reauth); this action needs a login within the last %s", core.HumanDuration(StepUpWindow))}
 }
 

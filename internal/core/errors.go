@@ -27,6 +27,9 @@ type Error struct {
 	Message string
 	// Field names the input field at fault, when there is one.
 	Field string
+	// Reason is a stable machine code for the specific case (the wire
+	// package lists them), for clients that must tell it apart.
+	Reason string
 	// RetryAfterSeconds is set on KindThrottled.
 	RetryAfterSeconds int
 	Err               error

@@ -14,6 +14,7 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // MaxJSONBody bounds every JSON request body.
@@ -34,11 +35,15 @@ type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// ErrorDetail says what went wrong in words a user can act on.
+// ErrorDetail says what went wrong in words a user can act on. Kind (and
+// Reason, where set) is what clients branch on; Field only names the input
+// at fault.
 type ErrorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	Code    string    `json:"code"`
+	Kind    wire.Kind `json:"kind"`
+	Reason  string    `json:"reason,omitempty"`
+	Message string    `json:"message"`
+	Field   string    `json:"field,omitempty"`
 }
 
 // StatusOf maps a domain error kind to an HTTP status.
@@ -61,6 +66,40 @@ func StatusOf(kind core.Kind) int {
 	}
 }
 
+// KindOf is the wire kind of a domain error: its kind, unless its reason
+// is a kind of its own (the steps of logging in further).
+func KindOf(e *core.Error) wire.Kind {
+	switch e.Kind {
+	case core.KindInvalid:
+		return wire.KindValidation
+	case core.KindNotFound:
+		return wire.KindNotFound
+	case core.KindConflict:
+		return wire.KindConflict
+	case core.KindForbidden:
+		if k, ok := wire.ReasonKind(e.Reason); ok {
+			return k
+		}
+		return wire.KindForbidden
+	case core.KindSuspended:
+		return wire.KindForbidden
+	case core.KindUnauthenticated:
+		return wire.KindUnauthenticated
+	case core.KindThrottled:
+		return wire.KindRateLimited
+	default:
+		return wire.KindInternal
+	}
+}
+
+// reasonOf is the error's reason; a suspended tenant has one of its kind.
+func reasonOf(e *core.Error) string {
+	if e.Reason == "" && e.Kind == core.KindSuspended {
+		return wire.ReasonTenantSuspended
+	}
+	return e.Reason
+}
+
 // WriteError answers with the error's status and message. Internal errors
 // are logged with the request id and shown only as a generic message.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
@@ -72,7 +111,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if !errors.As(err, &e) {
 		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", LogPath(r.URL.Path))
-		WriteJSON(w, http.StatusInternalServerError, ErrorBody{ErrorDetail{Code: string(core.KindInternal),
+		WriteJSON(w, http.StatusInternalServerError, ErrorBody{ErrorDetail{Code: string(core.KindInternal), Kind: wire.KindInternal,
 			Message: "something went wrong on our side; the request id is " + obs.RequestID(r.Context())}})
 		return
 	}
@@ -82,7 +121,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if e.Kind == core.KindThrottled && e.RetryAfterSeconds > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
 	}
-	WriteJSON(w, StatusOf(e.Kind), ErrorBody{ErrorDetail{Code: string(e.Kind), Message: e.Message, Field: e.Field}})
+	WriteJSON(w, StatusOf(e.Kind), ErrorBody{ErrorDetail{Code: string(e.Kind), Kind: KindOf(e), Reason: reasonOf(e), Message: e.Message, Field: e.Field}})
 }
 
 // DecodeJSON reads one JSON object into dst, refusing other content types,

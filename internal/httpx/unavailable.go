@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // CodeUnavailable is the error code of a 503: a dependency (database,
@@ -57,6 +59,6 @@ func DependencyDown(err error) bool {
 // writeUnavailable answers a request whose dependency is down.
 func writeUnavailable(w http.ResponseWriter, requestID string) {
 	w.Header().Set("Retry-After", retryAfterUnavailable)
-	WriteJSON(w, http.StatusServiceUnavailable, ErrorBody{ErrorDetail{Code: CodeUnavailable,
+	WriteJSON(w, http.StatusServiceUnavailable, ErrorBody{ErrorDetail{Code: CodeUnavailable, Kind: wire.KindUnavailable, Reason: wire.ReasonDependencyDown,
 		Message: "the service is briefly unavailable; try again in a few seconds (request id " + requestID + ")"}})
 }
