@@ -12,6 +12,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/testenv"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 const adminHost = "admin.localhost:3000"
@@ -134,9 +135,7 @@ func TestHQOperatorInvitation(t *testing.T) {
 		}
 		r = newcomer.do("GET", "/api/hq/me", nil)
 		want(t, r, http.StatusForbidden)
-		if r.field(t) != "mfa_enrolment" {
-			t.Fatalf("newcomer not sent to enrolment: %s", r.body)
-		}
+		wantStep(t, r, wire.KindMFAEnrolmentRequired, wire.ReasonMFANotEnrolled)
 		want(t, op.do("GET", "/api/hq/me", nil), http.StatusUnauthorized)
 
 		// Single use.
@@ -149,9 +148,7 @@ func TestHQOperatorInvitation(t *testing.T) {
 		nova := s.hqLogin("new@palisade.test", "nova's own passphrase", "")
 		r = nova.do("GET", "/api/hq/tenants", nil)
 		want(t, r, http.StatusForbidden)
-		if r.field(t) != "mfa_enrolment" {
-			t.Fatalf("login before enrolment: %s", r.body)
-		}
+		wantStep(t, r, wire.KindMFAEnrolmentRequired, wire.ReasonMFANotEnrolled)
 		s.enrolTOTP(nova, "/api/hq/mfa/totp")
 		want(t, nova.do("GET", "/api/hq/me", nil), http.StatusOK)
 
@@ -318,9 +315,7 @@ func TestHQTOTPReplacement(t *testing.T) {
 		clk.advance(11 * time.Minute)
 		r := op.do("POST", "/api/hq/mfa/totp/replace", nil)
 		want(t, r, http.StatusForbidden)
-		if r.field(t) != "reauth" {
-			t.Fatalf("replacement without step-up: %s", r.body)
-		}
+		wantStep(t, r, wire.KindReauthRequired, wire.ReasonLoginNotRecent)
 		r = op.do("POST", "/api/hq/auth/reauth", map[string]string{"password": "wrong password!", "code": totpCode(t, oldSecret, clk.now())})
 		want(t, r, http.StatusUnprocessableEntity)
 		if r.field(t) != "password" {

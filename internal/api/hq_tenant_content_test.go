@@ -14,12 +14,20 @@ import (
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/store"
 	"github.com/palisade-hq/palisade/internal/testenv"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 func (r resp) errorField() string {
 	var e httpx.ErrorBody
 	_ = json.Unmarshal(r.body, &e)
 	return e.Error.Field
+}
+
+// errorReason is the reason of an error response.
+func (r resp) errorReason() string {
+	var e httpx.ErrorBody
+	_ = json.Unmarshal(r.body, &e)
+	return e.Error.Reason
 }
 
 func operatorID(t *testing.T, op *browser) int64 {
@@ -81,8 +89,8 @@ func TestHQBreakGlassFileViewer(t *testing.T) {
 
 		r := op.do("GET", list, nil)
 		want(t, r, http.StatusForbidden)
-		if r.errorField() != "break_glass" {
-			t.Fatalf("refusal without field break_glass: %s", r.body)
+		if r.errorReason() != wire.ReasonBreakGlassMissing || r.errorField() != "" {
+			t.Fatalf("refusal without reason break_glass_missing: %s", r.body)
 		}
 		want(t, op.do("GET", "/api/hq/tenants/99999/files", nil), http.StatusNotFound)
 
@@ -196,11 +204,11 @@ func TestHQBreakGlassDownloadOnlyClean(t *testing.T) {
 		t.Fatalf("download through the grant: %d, %d bytes", res.StatusCode, len(got))
 	}
 	r = dl(pending.ID)
-	if r.status != http.StatusConflict || r.errorField() != "status" {
+	if r.status != http.StatusConflict || r.errorReason() != wire.ReasonFileScanPending {
 		t.Fatalf("pending file: %d %s", r.status, r.body)
 	}
 	r = dl(bad.ID)
-	if r.status != http.StatusForbidden || r.errorField() != "status" {
+	if r.status != http.StatusForbidden || r.errorReason() != wire.ReasonFileRefused {
 		t.Fatalf("infected file: %d %s", r.status, r.body)
 	}
 
@@ -228,7 +236,7 @@ func TestHQBreakGlassDownloadOnlyClean(t *testing.T) {
 
 	want(t, op.do("POST", fmt.Sprintf("/api/hq/tenants/%d/break-glass/%d/revoke", tn.ID, grant.BreakGlass.ID), nil), http.StatusOK)
 	r = dl(clean.ID)
-	if r.status != http.StatusForbidden || r.errorField() != "break_glass" {
+	if r.status != http.StatusForbidden || r.errorReason() != wire.ReasonBreakGlassMissing {
 		t.Fatalf("download after revocation: %d %s", r.status, r.body)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/session"
 	"github.com/palisade-hq/palisade/internal/testenv"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // storedSession reads a session's values straight from the store (Redis),
@@ -152,7 +153,7 @@ func TestLoginIsANewSession(t *testing.T) {
 			subject  string   // user_id or operator_id key
 			subjID   int64
 			me       int    // status of /api/me or /api/hq/me
-			meField  string // error field when refused
+			meStep   bool   // refused as mfa_required (the second factor is missing)
 			meEmail  string // who /api/me names when 200
 			noSwitch bool   // the path logs nobody in: the session must not name the subject
 			refused  bool   // the login is refused: both realms stay exactly as they were
@@ -181,7 +182,7 @@ func TestLoginIsANewSession(t *testing.T) {
 			{"tenant password login", func(b *browser) (string, outcome) {
 				b.host = acme
 				want(t, b.do("POST", "/api/auth/login", map[string]string{"email": "vic@acme.test", "password": testPassword}), http.StatusOK)
-				return acme, outcome{realm: session.RealmTenant, keys: tenantPasswordKeys, subject: session.KeyUserID, subjID: userID("vic@acme.test"), me: http.StatusForbidden, meField: "mfa"}
+				return acme, outcome{realm: session.RealmTenant, keys: tenantPasswordKeys, subject: session.KeyUserID, subjID: userID("vic@acme.test"), me: http.StatusForbidden, meStep: true}
 			}},
 			{"passkey login", func(b *browser) (string, outcome) {
 				b.host = acme
@@ -213,7 +214,7 @@ func TestLoginIsANewSession(t *testing.T) {
 				tok := linkToken(t, s.lastMail(email).Body, "/invitations/")
 				b.host = acme
 				want(t, b.do("POST", "/api/invitations/accept", map[string]string{"token": tok, "password": testPassword}), http.StatusOK)
-				return acme, outcome{realm: session.RealmTenant, keys: tenantPasswordKeys, subject: session.KeyUserID, subjID: userID(email), me: http.StatusForbidden, meField: "mfa"}
+				return acme, outcome{realm: session.RealmTenant, keys: tenantPasswordKeys, subject: session.KeyUserID, subjID: userID(email), me: http.StatusForbidden, meStep: true}
 			}},
 			{"password reset", func(b *browser) (string, outcome) {
 				want(t, s.browser(acme).do("POST", "/api/auth/password-reset", map[string]string{"email": "vic@acme.test"}), http.StatusAccepted)
@@ -243,7 +244,7 @@ func TestLoginIsANewSession(t *testing.T) {
 			{"HQ login", func(b *browser) (string, outcome) {
 				b.host = admin
 				want(t, b.do("POST", "/api/hq/auth/login", map[string]string{"email": "op2@palisade.test", "password": testPassword}), http.StatusOK)
-				return admin, outcome{realm: session.RealmOperator, keys: operatorKeys, subject: session.KeyOperatorID, subjID: operatorID("op2@palisade.test"), me: http.StatusForbidden, meField: "mfa"}
+				return admin, outcome{realm: session.RealmOperator, keys: operatorKeys, subject: session.KeyOperatorID, subjID: operatorID("op2@palisade.test"), me: http.StatusForbidden, meStep: true}
 			}},
 		}
 
@@ -322,8 +323,8 @@ func TestLoginIsANewSession(t *testing.T) {
 					}
 					r := b.do("GET", mePath, nil)
 					want(t, r, out.me)
-					if out.meField != "" && r.field(t) != out.meField {
-						t.Errorf("%s: field %q, want %q: %s", mePath, r.field(t), out.meField, r.body)
+					if out.meStep {
+						wantStep(t, r, wire.KindMFARequired, wire.ReasonMFAPending)
 					}
 					if out.meEmail != "" && !strings.Contains(string(r.body), `"email":"`+out.meEmail+`"`) {
 						t.Errorf("%s names someone else: %s", mePath, r.body)

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/testenv"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // clock lets a test move the API's clock (store.Now, which TOTP checks and
@@ -21,6 +23,17 @@ func (r resp) field(t *testing.T) string {
 	var e struct{ Error struct{ Field string } }
 	r.json(t, &e)
 	return e.Error.Field
+}
+
+// wantStep checks a refusal that asks the client to log in further or
+// again: its kind and reason, and no field (which names inputs only).
+func wantStep(t *testing.T, r resp, kind wire.Kind, reason string) {
+	t.Helper()
+	var e struct{ Error httpx.ErrorDetail }
+	r.json(t, &e)
+	if r.status != http.StatusForbidden || e.Error.Kind != kind || e.Error.Reason != reason || e.Error.Field != "" {
+		t.Fatalf("got %d kind %q reason %q field %q, want 403 %s (%s) without a field: %s", r.status, e.Error.Kind, e.Error.Reason, e.Error.Field, kind, reason, r.body)
+	}
 }
 func (s *stack) login(host, email string) *browser {
 	s.t.Helper()
@@ -46,9 +59,7 @@ func TestTOTPSecondFactor(t *testing.T) {
 		b := s.login("acme.localhost:3000", "ada@acme.test")
 		r := b.do("GET", "/api/members", nil)
 		want(t, r, http.StatusForbidden)
-		if r.field(t) != "mfa" {
-			t.Fatalf("field %q, want mfa", r.field(t))
-		}
+		wantStep(t, r, wire.KindMFARequired, wire.ReasonMFAPending)
 		want(t, b.do("POST", "/api/auth/mfa", map[string]string{"code": "000000"}), http.StatusUnprocessableEntity)
 
 		// Five minutes on, a code of the previous 30-second window passes...
@@ -84,9 +95,7 @@ func TestTOTPSecondFactor(t *testing.T) {
 		clk.advance(time.Hour)
 		r = c.do("POST", "/api/mfa/recovery-codes", nil)
 		want(t, r, http.StatusForbidden)
-		if r.field(t) != "reauth" {
-			t.Fatalf("field %q, want reauth", r.field(t))
-		}
+		wantStep(t, r, wire.KindReauthRequired, wire.ReasonLoginNotRecent)
 		want(t, c.do("POST", "/api/auth/reauth", map[string]string{"password": testPassword}), http.StatusUnprocessableEntity) // code missing
 		want(t, c.do("POST", "/api/auth/reauth", map[string]string{"password": testPassword, "code": totpCode(t, secret, clk.now())}), http.StatusOK)
 		want(t, c.do("POST", "/api/mfa/recovery-codes", nil), http.StatusOK)
@@ -125,9 +134,7 @@ func TestTenantRequiresMFA(t *testing.T) {
 
 		r := member.do("GET", "/api/members", nil)
 		want(t, r, http.StatusForbidden)
-		if r.field(t) != "mfa_enrolment" {
-			t.Fatalf("field %q, want mfa_enrolment", r.field(t))
-		}
+		wantStep(t, r, wire.KindMFAEnrolmentRequired, wire.ReasonMFANotEnrolled)
 		want(t, member.do("GET", "/api/mfa", nil), http.StatusOK)
 		s.enrolTOTP(member, "/api/mfa/totp")
 		want(t, member.do("GET", "/api/members", nil), http.StatusOK)
@@ -148,9 +155,7 @@ func TestOperatorMFAMandatory(t *testing.T) {
 	want(t, b.do("POST", "/api/hq/auth/login", map[string]string{"email": "ops@palisade.test", "password": testPassword}), http.StatusOK)
 	r := b.do("GET", "/api/hq/tenants", nil)
 	want(t, r, http.StatusForbidden)
-	if r.field(t) != "mfa" {
-		t.Fatalf("field %q", r.field(t))
-	}
+	wantStep(t, r, wire.KindMFARequired, wire.ReasonMFAPending)
 	want(t, b.do("POST", "/api/hq/mfa/totp", nil), http.StatusForbidden) // no re-enrolling while half logged in
 
 	var secret string
@@ -167,8 +172,6 @@ func TestOperatorMFAMandatory(t *testing.T) {
 	want(t, fresh.do("POST", "/api/hq/auth/login", map[string]string{"email": "new@palisade.test", "password": testPassword}), http.StatusOK)
 	r = fresh.do("GET", "/api/hq/tenants", nil)
 	want(t, r, http.StatusForbidden)
-	if r.field(t) != "mfa_enrolment" {
-		t.Fatalf("field %q", r.field(t))
-	}
+	wantStep(t, r, wire.KindMFAEnrolmentRequired, wire.ReasonMFANotEnrolled)
 	want(t, fresh.do("GET", "/api/hq/mfa", nil), http.StatusOK)
 }

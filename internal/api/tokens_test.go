@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/palisade-hq/palisade/internal/testenv"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // bearer is a client that presents only an Authorization header.
@@ -112,9 +113,7 @@ func TestAPITokens(t *testing.T) {
 		// Creating a token needs a recent login (step-up).
 		r := owner.do("POST", "/api/tokens", map[string]any{"name": "late", "scopes": []string{"members:read"}})
 		want(t, r, http.StatusForbidden)
-		if r.field(t) != "reauth" {
-			t.Fatalf("field %q", r.field(t))
-		}
+		wantStep(t, r, wire.KindReauthRequired, wire.ReasonLoginNotRecent)
 		want(t, owner.do("POST", "/api/auth/reauth", map[string]string{"password": "wrong password!"}), http.StatusUnprocessableEntity)
 		want(t, owner.do("POST", "/api/auth/reauth", map[string]string{"password": testPassword}), http.StatusOK)
 		s.createToken(owner, []string{"members:read"}, 365)

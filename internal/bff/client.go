@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // Client calls the internal API as the browser's proxy.
@@ -42,13 +44,46 @@ func NewClient(base string) (*Client, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
 }
 
-// APIError is a non-2xx answer of the API.
+// APIError is a non-2xx answer of the API. Pages decide on Kind (and
+// Reason where one kind has cases); Field only names the input at fault.
 type APIError struct {
 	Status     int
 	Code       string
+	Kind       wire.Kind
+	Reason     string
 	Message    string
 	Field      string
 	RetryAfter string
+}
+
+// LoginNeeded reports whether the session must log in, or finish logging
+// in (second factor, enrolment), before any page can help: the page then
+// hands the error to its fail, which sends the browser there.
+func (e *APIError) LoginNeeded() bool {
+	return e.Kind == wire.KindUnauthenticated || e.Kind == wire.KindMFARequired || e.Kind == wire.KindMFAEnrolmentRequired
+}
+
+// kindOfStatus is the kind of an answer without one (not the API's JSON:
+// a proxy's or a crashed handler's page), by its status alone.
+func kindOfStatus(status int) wire.Kind {
+	switch {
+	case status == http.StatusUnauthorized:
+		return wire.KindUnauthenticated
+	case status == http.StatusForbidden:
+		return wire.KindForbidden
+	case status == http.StatusNotFound:
+		return wire.KindNotFound
+	case status == http.StatusConflict:
+		return wire.KindConflict
+	case status == http.StatusTooManyRequests:
+		return wire.KindRateLimited
+	case status == http.StatusServiceUnavailable, status == http.StatusBadGateway, status == http.StatusGatewayTimeout:
+		return wire.KindUnavailable
+	case status >= 500:
+		return wire.KindInternal
+	default:
+		return wire.KindValidation
+	}
 }
 
 func (e *APIError) Error() string { return fmt.Sprintf("api %d %s: %s", e.Status, e.Code, e.Message) }
@@ -97,12 +132,18 @@ func (c *Client) Call(w http.ResponseWriter, r *http.Request, method, path strin
 	if resp.StatusCode >= 300 {
 		e := &APIError{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
 		var eb struct {
-			Error struct{ Code, Message, Field string }
+			Error struct {
+				Code, Reason, Message, Field string
+				Kind                         wire.Kind
+			}
 		}
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			e.Code, e.Message, e.Field = eb.Error.Code, eb.Error.Message, eb.Error.Field
+			e.Code, e.Kind, e.Reason, e.Message, e.Field = eb.Error.Code, eb.Error.Kind, eb.Error.Reason, eb.Error.Message, eb.Error.Field
 		} else {
 			e.Code, e.Message = "upstream", http.StatusText(resp.StatusCode)
+		}
+		if e.Kind == "" {
+			e.Kind = kindOfStatus(resp.StatusCode)
 		}
 		return e
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/palisade-hq/palisade/internal/httpx"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // Proxy forwards the browser's /api/* calls to the internal API: Cookie and
@@ -28,16 +29,13 @@ func Proxy(c *Client, log *slog.Logger, allow func(path string) bool) http.Handl
 		Transport: c.HTTP.Transport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			log.ErrorContext(r.Context(), "api proxy failed", "err", err, "path", httpx.LogPath(r.URL.Path))
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadGateway)
-			_, _ = w.Write([]byte(`{"error":{"code":"bad_gateway","message":"the API is unavailable; try again shortly"}}`))
+			httpx.WriteJSON(w, http.StatusBadGateway, httpx.ErrorBody{Error: httpx.ErrorDetail{Code: "bad_gateway", Kind: wire.KindUnavailable, Reason: wire.ReasonBadGateway,
+				Message: "the API is unavailable; try again shortly"}})
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allow(r.URL.Path) || strings.Contains(r.URL.Path, "..") {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte(`{"error":{"code":"not_found","message":"no such endpoint"}}`))
+			httpx.WriteJSON(w, http.StatusNotFound, httpx.ErrorBody{Error: httpx.ErrorDetail{Code: "not_found", Kind: wire.KindNotFound, Message: "no such endpoint"}})
 			return
 		}
 		rp.ServeHTTP(w, r)

@@ -12,6 +12,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/bff"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/ui"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // The tenant lifecycle pages: search, the tenant page (metadata, audit,
@@ -186,8 +187,8 @@ type tenantView struct {
 	GraceSeconds int64             `json:"grace_seconds"`
 	BreakGlass   []breakGlassRow   `json:"break_glass"`
 	// Operators names the operators the page mentions by id.
-	Operators map[int64]string `json:"-"`
-	MyBreakGlass *breakGlass       `json:"my_break_glass"`
+	Operators    map[int64]string `json:"-"`
+	MyBreakGlass *breakGlass      `json:"my_break_glass"`
 	// Derived for the template.
 	Coverage     string
 	Storage      string
@@ -286,7 +287,7 @@ func (s *Server) tenantAction(w http.ResponseWriter, r *http.Request, o core.Ope
 		body = fields(r.PostForm)
 	}
 	if err := s.API.Call(w, r, method, path+suffix, body, nil); err != nil {
-		if e, ok := bff.AsAPIError(err); ok && e.Status < 500 && e.Status != http.StatusUnauthorized && e.Field != "mfa" && e.Field != "mfa_enrolment" && e.Status != http.StatusNotFound {
+		if e, ok := bff.AsAPIError(err); ok && e.Status < 500 && !e.LoginNeeded() && e.Kind != wire.KindNotFound {
 			// The form comes back as it was sent, its error at its field.
 			name := tenantForms[suffix]
 			form := map[string]string{}

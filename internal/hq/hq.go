@@ -16,6 +16,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/obs"
 	"github.com/palisade-hq/palisade/internal/tenancy"
 	"github.com/palisade-hq/palisade/internal/ui"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // Deps is what HQ needs.
@@ -146,11 +147,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case !ok || e.Status >= 500:
 		s.Log.ErrorContext(r.Context(), "hq page failed", "err", err)
 		s.Views.Render(w, http.StatusBadGateway, "message", ui.Page{Title: "Temporarily unavailable", Site: "hq", Data: "The API did not answer; request id " + obs.RequestID(r.Context()) + "."})
-	case e.Status == http.StatusUnauthorized:
+	case e.Kind == wire.KindUnauthenticated:
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
-	case e.Status == http.StatusForbidden && e.Field == "mfa":
+	case e.Kind == wire.KindMFARequired:
 		http.Redirect(w, r, "/mfa", http.StatusSeeOther)
-	case e.Status == http.StatusForbidden && e.Field == "mfa_enrolment":
+	case e.Kind == wire.KindMFAEnrolmentRequired:
 		http.Redirect(w, r, "/mfa/setup", http.StatusSeeOther)
 	default:
 		s.Views.Render(w, e.Status, "message", ui.Page{Title: "That did not work", Site: "hq", Data: e.Message})

@@ -12,6 +12,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/bff"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/ui"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // Invitation pages (an invited operator choosing their password) and the
@@ -74,7 +75,7 @@ func (s *Server) invitationSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/invitations/accept", map[string]string{"token": token, "password": pw}, nil); err != nil {
-		if e, ok := bff.AsAPIError(err); ok && e.Status == http.StatusUnprocessableEntity && e.Field == "password" {
+		if e, ok := bff.AsAPIError(err); ok && e.Kind == wire.KindValidation && e.Field == "password" {
 			s.renderInvitationError(w, r, e.Status, ui.Problem{Field: e.Field, Message: e.Message})
 			return
 		}
@@ -154,7 +155,7 @@ func (s *Server) parseSmallForm(w http.ResponseWriter, r *http.Request) bool {
 // page's form the fields belong to ("totp"), or "" for the password form.
 func (s *Server) securityError(w http.ResponseWriter, r *http.Request, o core.Operator, err error, form string) {
 	e, ok := bff.AsAPIError(err)
-	if !ok || e.Status >= 500 || e.Status == http.StatusUnauthorized || e.Field == "mfa" || e.Field == "mfa_enrolment" {
+	if !ok || e.Status >= 500 || e.LoginNeeded() {
 		s.fail(w, r, err)
 		return
 	}
@@ -224,7 +225,7 @@ func (s *Server) securityReplaceTOTP(w http.ResponseWriter, r *http.Request, o c
 func (s *Server) renderReplaceTOTP(w http.ResponseWriter, r *http.Request, o core.Operator, status int, pr ui.Problem) {
 	var d totpSetup
 	if err := s.API.Call(w, r, http.MethodPost, "/api/hq/mfa/totp/replace", nil, &d); err != nil {
-		if e, ok := bff.AsAPIError(err); ok && e.Field == "reauth" {
+		if e, ok := bff.AsAPIError(err); ok && e.Kind == wire.KindReauthRequired {
 			s.renderSecurity(w, r, o, http.StatusForbidden, "", ui.Problem{Field: "totp.password", Message: "Enter your password and the current code from your authenticator app to replace it."})
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/bff"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/ui"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // The tenant page's break-glass file viewer (shown only while the operator
@@ -112,7 +113,7 @@ func (s *Server) loadTenantContent(w http.ResponseWriter, r *http.Request, path 
 			More  bool        `json:"more"`
 		}
 		err = s.API.Call(w, r, http.MethodGet, fmt.Sprintf("%s/files?page=%d", path, fp), nil, &list)
-		if e, ok := bff.AsAPIError(err); ok && (e.Status == http.StatusForbidden || e.Status == http.StatusUnprocessableEntity) && e.Field != "mfa" && e.Field != "mfa_enrolment" {
+		if e, ok := bff.AsAPIError(err); ok && (e.Kind == wire.KindForbidden || e.Kind == wire.KindValidation) {
 			c.FilesError = e.Message // the grant ended between the two calls
 		} else if err != nil {
 			return ui.Problem{}, err
@@ -172,7 +173,7 @@ func (s *Server) consoleFileDownload(w http.ResponseWriter, r *http.Request, o c
 		URL string `json:"url"`
 	}
 	err = s.API.Call(w, r, http.MethodGet, fmt.Sprintf("%s/files/%d/download-url", path, fid), nil, &out)
-	if e, ok := bff.AsAPIError(err); ok && (e.Status == http.StatusConflict || e.Status == http.StatusForbidden) && e.Field != "mfa" && e.Field != "mfa_enrolment" {
+	if e, ok := bff.AsAPIError(err); ok && (e.Kind == wire.KindConflict || e.Kind == wire.KindForbidden) {
 		title := "Not available yet"
 		if e.Status == http.StatusForbidden {
 			title = "Download refused"

@@ -11,12 +11,13 @@ import (
 	"github.com/palisade-hq/palisade/internal/bff"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/ui"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // The Security page: a member's sessions, password, second factors,
 // passkeys and API tokens, and the owner's MFA policy. Every change goes
 // through the API, which checks it; sensitive ones need a recent login
-// there, and the page answers "reauth" by asking for the password (or a
+// there, and the page answers reauth_required by asking for the password (or a
 // passkey) and then doing what was asked.
 
 // tokenResources are the resources an API token can be scoped to, as the
@@ -143,11 +144,11 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, t tenant
 func (s *Server) securityFailed(w http.ResponseWriter, r *http.Request, t tenantInfo, err error, action string, params url.Values) {
 	e, ok := bff.AsAPIError(err)
 	switch {
-	case ok && e.Status == http.StatusForbidden && e.Field == "reauth":
+	case ok && e.Kind == wire.KindReauthRequired:
 		s.renderReauth(w, r, t, http.StatusForbidden, ui.Problem{}, action, params)
-	case ok && (e.Status == http.StatusUnauthorized || e.Field == "mfa" || e.Field == "mfa_enrolment"):
+	case ok && e.LoginNeeded():
 		s.fail(w, r, err)
-	case ok && e.Status >= 400 && e.Status < 500 && e.Code != string(core.KindSuspended):
+	case ok && e.Status >= 400 && e.Status < 500 && e.Reason != wire.ReasonTenantSuspended:
 		if e.RetryAfter != "" {
 			w.Header().Set("Retry-After", e.RetryAfter)
 		}
@@ -339,7 +340,7 @@ func (s *Server) stepUp(action string) tenantPage {
 }
 
 // confirmPage asks for re-authentication before an action the browser
-// runs itself (adding a passkey), when the API has answered "reauth".
+// runs itself (adding a passkey), when the API has answered reauth_required.
 func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request, t tenantInfo) {
 	action := r.URL.Query().Get("action")
 	if _, ok := stepUpActions[action]; !ok {
@@ -410,7 +411,7 @@ func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request, t tenantIn
 	if f.Get("via") != "passkey" {
 		body := map[string]string{"password": f.Get("password"), "code": strings.TrimSpace(f.Get("code"))}
 		if err := s.API.Call(w, r, http.MethodPost, "/api/auth/reauth", body, nil); err != nil {
-			if e, ok := formError(err); ok && e.Status != http.StatusUnauthorized && e.Field != "mfa" && e.Field != "mfa_enrolment" {
+			if e, ok := formError(err); ok && !e.LoginNeeded() {
 				if e.RetryAfter != "" {
 					w.Header().Set("Retry-After", e.RetryAfter)
 				}

@@ -12,11 +12,11 @@ import (
 	"strings"
 
 	"github.com/palisade-hq/palisade/internal/bff"
-	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/obs"
 	"github.com/palisade-hq/palisade/internal/tenancy"
 	"github.com/palisade-hq/palisade/internal/ui"
+	"github.com/palisade-hq/palisade/internal/wire"
 )
 
 // Deps is what the web server needs.
@@ -132,7 +132,7 @@ func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request) {
 	s.Log.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", httpx.LogPath(r.URL.Path),
 		"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 	if strings.HasPrefix(r.URL.Path, "/api/") {
-		httpx.WriteJSON(w, http.StatusForbidden, httpx.ErrorBody{Error: httpx.ErrorDetail{Code: "cross_origin", Message: "cross-origin requests that change state are refused"}})
+		httpx.WriteJSON(w, http.StatusForbidden, httpx.ErrorBody{Error: httpx.ErrorDetail{Code: "cross_origin", Kind: wire.KindForbidden, Reason: wire.ReasonCrossOrigin, Message: "cross-origin requests that change state are refused"}})
 		return
 	}
 	s.Views.Render(w, http.StatusForbidden, "message", ui.Page{Title: "Request refused", Site: "web",
@@ -149,15 +149,15 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	switch {
-	case e.Status == http.StatusUnauthorized:
+	case e.Kind == wire.KindUnauthenticated:
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
-	case e.Status == http.StatusForbidden && e.Field == "mfa":
+	case e.Kind == wire.KindMFARequired:
 		http.Redirect(w, r, "/mfa", http.StatusSeeOther)
-	case e.Status == http.StatusForbidden && e.Field == "mfa_enrolment":
+	case e.Kind == wire.KindMFAEnrolmentRequired:
 		http.Redirect(w, r, "/mfa/setup", http.StatusSeeOther)
-	case e.Code == string(core.KindSuspended):
+	case e.Reason == wire.ReasonTenantSuspended:
 		s.Views.Render(w, http.StatusForbidden, "message", ui.Page{Title: "Suspended", Site: "web", Data: e.Message})
-	case e.Status == http.StatusNotFound:
+	case e.Kind == wire.KindNotFound:
 		s.Views.Render(w, http.StatusNotFound, "message", ui.Page{Title: "Not found", Site: "web", Data: e.Message})
 	case e.Status == http.StatusForbidden:
 		s.Views.Render(w, http.StatusForbidden, "message", ui.Page{Title: "Not allowed", Site: "web", Data: e.Message})
@@ -173,7 +173,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // about the input, not a missing page or a suspended tenant.
 func formError(err error) (*bff.APIError, bool) {
 	e, ok := bff.AsAPIError(err)
-	if !ok || e.Status < 400 || e.Status >= 500 || e.Status == http.StatusNotFound || e.Code == string(core.KindSuspended) {
+	if !ok || e.Status < 400 || e.Status >= 500 || e.Kind == wire.KindNotFound || e.Reason == wire.ReasonTenantSuspended {
 		return nil, false
 	}
 	return e, true

@@ -66,7 +66,7 @@
       errBox.hidden = true;
       add.disabled = true;
       api("POST", "/api/mfa/passkeys/begin").then(function (r) {
-        if (r.status === 403 && r.body && r.body.error && r.body.error.field === "reauth") {
+        if (r.status === 403 && r.body && r.body.error && r.body.error.kind === "reauth_required") {
           window.location.assign("/security/confirm?action=passkey_add");
           return null;
         }
