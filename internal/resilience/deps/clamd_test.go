@@ -11,7 +11,7 @@ import (
 )
 
 // pendingAnswer is download-url's exact refusal of a file awaiting its scan.
-const pendingAnswer = `{"error":{"code":"conflict","message":"this file is waiting for its malware scan; try again when it shows as Clean"},"status":"pending"}`
+const pendingAnswer = `{"error":{"code":"conflict","kind":"conflict","reason":"file_scan_pending","message":"this file is waiting for its malware scan; try again when it shows as Clean"},"status":"pending"}`
 
 // TestClamdOutage stops clamd for 60s while uploads go on. Uploads keep
 // succeeding (the scan is a job), every file uploaded meanwhile stays
