@@ -65,7 +65,7 @@ func WebhookSink(cfg config.Config, rdb redis.UniversalClient) realtime.WebhookS
 	if cfg.RealtimeWebhookURL == "" {
 		return nil
 	}
-	return jobs.WebhookSink{Client: jobs.NewClient(rdb)}
+	return realtime.QueueSink{Client: jobs.NewClient(rdb)}
 }
 
 // RealtimeHandler serves the realtime port: the WebSocket and HTTP API of
