@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/jobs"
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/scan"
 	"github.com/palisade-hq/palisade/internal/store"
 )
@@ -181,8 +181,7 @@ func (s *Service) Record(ctx context.Context, res scan.Result) (store.File, erro
 // Channels a file's updates go to: the uploader's own channel, and the
 // tenant's files channel (open to every member) for others' lists.
 func Channels(f store.File) []string {
-	t := strconv.FormatInt(f.TenantID, 10)
-	return []string{"private-tenant." + t + ".user." + strconv.FormatInt(f.UploaderID, 10), "private-tenant." + t + ".files"}
+	return []string{channels.User(f.TenantID, f.UploaderID), channels.Files(f.TenantID)}
 }
 
 func (s *Service) publish(ctx context.Context, f store.File) {
