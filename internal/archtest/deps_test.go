@@ -36,6 +36,8 @@ var rules = []rule{
 		"jobs is plumbing: features define and register their own jobs, internal/app assembles them"},
 	{"internal/hq", []string{mod + "internal/store", "modernc.org/sqlite", "github.com/pressly/goose"},
 		"the HQ BFF talks to the API over HTTP and links no storage"},
+	{"internal/web", []string{mod + "internal/store", "modernc.org/sqlite", "github.com/pressly/goose", mod + "internal/realtime="},
+		"the web BFF talks to the API over HTTP and links no storage"},
 	{"internal/api", []string{mod + "internal/realtime="},
 		"the API signs channels with internal/realtime/channels, not the realtime server"},
 	{"internal/realtime/channels", []string{mod + "internal/realtime=", mod + "internal/store", mod + "internal/jobs", mod + "internal/core"},

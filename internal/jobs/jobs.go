@@ -5,9 +5,9 @@
 // realtime, maintenance, offboarding) define their own jobs with Define and
 // Handle, and internal/app assembles the catalog and the schedule.
 // Producers enqueue through a Client; the worker role runs the handlers
-// registered on its Registry. Every handler must be idempotent: a job runs at least
-// once, and sometimes twice (a worker killed after the work but before the
-// acknowledgement).
+// registered on its Registry. Every handler must be idempotent: a job runs
+// at least once, and sometimes twice (a worker killed after the work but
+// before the acknowledgement).
 package jobs
 
 import (
