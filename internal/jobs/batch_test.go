@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/palisade-hq/palisade/internal/jobs"
 )
@@ -14,7 +15,7 @@ type batchPayload struct {
 	Items []string `json:"items"`
 }
 
-var batchJob = jobs.Define[batchPayload]("test.batch", jobs.Options{Queue: jobs.QueueDefault, MaxAttempts: 3, Backoff: jobs.Backoff{Base: 100e6, Max: 200e6}})
+var batchJob = jobs.Define[batchPayload]("test.batch", jobs.Options{Queue: jobs.QueueDefault, MaxAttempts: 3, Backoff: jobs.Backoff{Base: 100 * time.Millisecond, Max: 200 * time.Millisecond}})
 
 func mergeBatch(ps []batchPayload) batchPayload {
 	var all batchPayload
