@@ -28,7 +28,6 @@ import (
 	"github.com/palisade-hq/palisade/internal/config"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/files"
-	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/store"
 	"github.com/palisade-hq/palisade/internal/testenv"
 )
@@ -94,7 +93,7 @@ func runFlows(t *testing.T, m *model, s *stack, runs map[string]*roleRun, newRun
 	ts := st.Tenant(tenant.ID)
 
 	t.Run("provision", func(t *testing.T) {
-		if err := (files.Jobs{S: wsvc}).Provision(ctx, jobs.BucketPayload{TenantID: tenant.ID}); err != nil {
+		if err := (files.Jobs{S: wsvc}).Provision(ctx, files.BucketPayload{TenantID: tenant.ID}); err != nil {
 			t.Fatalf("worker provisioning job: %v", err)
 		}
 		// Crypto-shredding needs a key per tenant (issue 16, item 6).

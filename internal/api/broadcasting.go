@@ -4,11 +4,10 @@ import (
 	"errors"
 	"mime"
 	"net/http"
-	"strings"
 
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
-	"github.com/palisade-hq/palisade/internal/realtime"
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 )
 
 // broadcastingAuth signs a realtime channel subscription for the logged-in
@@ -36,40 +35,40 @@ func (s *Server) broadcastingAuth(w http.ResponseWriter, r *http.Request) error 
 		}
 		req.SocketID, req.ChannelName = r.PostForm.Get("socket_id"), r.PostForm.Get("channel_name")
 	}
-	if !realtime.ValidSocketID(req.SocketID) {
+	if !channels.ValidSocketID(req.SocketID) {
 		return core.Invalid("socket_id", "socket_id must look like 1234.5678")
 	}
 	rc := reqCtx(r)
-	err := realtime.AuthorizeChannel(rc.tenant.ID, rc.member.UserID, req.ChannelName)
+	err := channels.AuthorizeChannel(rc.tenant.ID, rc.member.UserID, req.ChannelName)
 	switch {
 	case err == nil:
-	case errors.Is(err, realtime.ErrChannelInvalid), errors.Is(err, realtime.ErrChannelPublic):
+	case errors.Is(err, channels.ErrChannelInvalid), errors.Is(err, channels.ErrChannelPublic):
 		s.auditDenied(r, "realtime.auth", "channel "+req.ChannelName+": "+err.Error())
 		return core.Invalid("channel_name", "%s is not a private or presence channel of this organisation", req.ChannelName)
 	default:
 		s.auditDenied(r, "realtime.auth", "channel "+req.ChannelName+": "+err.Error())
 		return &core.Error{Kind: core.KindForbidden, Field: "channel_name", Message: "you may not subscribe to " + req.ChannelName}
 	}
-	if strings.HasPrefix(req.ChannelName, "private-encrypted-") {
+	if channels.IsEncrypted(req.ChannelName) {
 		if len(s.RealtimeEncryptionKey) == 0 {
 			return core.Invalid("channel_name", "encrypted channels are not enabled here (no PALISADE_REALTIME_ENCRYPTION_MASTER_KEY)")
 		}
-		resp, err := realtime.SignEncryptedChannel(s.RealtimeKey, s.RealtimeSecret, s.RealtimeEncryptionKey, req.SocketID, req.ChannelName)
+		resp, err := channels.SignEncryptedChannel(s.RealtimeKey, s.RealtimeSecret, s.RealtimeEncryptionKey, req.SocketID, req.ChannelName)
 		if err != nil {
 			return core.Invalid("channel_name", "%v", err)
 		}
 		httpx.WriteJSON(w, http.StatusOK, resp)
 		return nil
 	}
-	var member *realtime.PresenceMember
-	if len(req.ChannelName) > 9 && req.ChannelName[:9] == "presence-" {
+	var member *channels.PresenceMember
+	if channels.KindOf(req.ChannelName) == channels.KindPresence {
 		u, err := s.Store.UserByID(r.Context(), rc.member.UserID)
 		if err != nil {
 			return err
 		}
-		member = &realtime.PresenceMember{UserID: realtime.UserIDString(u.ID), UserInfo: map[string]string{"name": u.Name}}
+		member = &channels.PresenceMember{UserID: channels.UserIDString(u.ID), UserInfo: map[string]string{"name": u.Name}}
 	}
-	resp, err := realtime.SignChannel(s.RealtimeKey, s.RealtimeSecret, req.SocketID, req.ChannelName, member)
+	resp, err := channels.SignChannel(s.RealtimeKey, s.RealtimeSecret, req.SocketID, req.ChannelName, member)
 	if err != nil {
 		return core.Invalid("channel_name", "%v", err)
 	}
@@ -101,7 +100,7 @@ func (s *Server) broadcastingUserAuth(w http.ResponseWriter, r *http.Request) er
 		}
 		req.SocketID = r.PostForm.Get("socket_id")
 	}
-	if !realtime.ValidSocketID(req.SocketID) {
+	if !channels.ValidSocketID(req.SocketID) {
 		return core.Invalid("socket_id", "socket_id must look like 1234.5678")
 	}
 	rc := reqCtx(r)
@@ -109,8 +108,8 @@ func (s *Server) broadcastingUserAuth(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	resp, err := realtime.SignUser(s.RealtimeKey, s.RealtimeSecret, req.SocketID, realtime.UserData{
-		ID:       realtime.UserIDString(u.ID),
+	resp, err := channels.SignUser(s.RealtimeKey, s.RealtimeSecret, req.SocketID, channels.UserData{
+		ID:       channels.UserIDString(u.ID),
 		UserInfo: map[string]any{"name": u.Name, "tenant_id": rc.tenant.ID},
 	})
 	if err != nil {

@@ -380,7 +380,7 @@ func TestFilesFailClosed(t *testing.T) {
 	f := upload(t, owner, "notes.txt", "text/plain", []byte("nothing bad here"))
 	// Run the scan job's handler directly: the worker's copy may be between
 	// retries, and this shows what one attempt does without clamd.
-	err := files.Jobs{S: s.svc}.Scan(context.Background(), jobs.ScanFilePayload{TenantID: tenant.ID, FileID: f.ID})
+	err := files.Jobs{S: s.svc}.Scan(context.Background(), files.ScanFilePayload{TenantID: tenant.ID, FileID: f.ID})
 	if err == nil {
 		t.Fatal("a scan without clamd reported success")
 	}
@@ -400,7 +400,7 @@ func TestFilesFailClosed(t *testing.T) {
 	want(t, op.do("GET", hqDownload, nil), http.StatusConflict)
 
 	start()
-	if _, err := jobs.RescanPendingFiles.Enqueue(context.Background(), jobs.NewClient(s.rdb), jobs.Empty{}); err != nil {
+	if _, err := files.RescanPendingFiles.Enqueue(context.Background(), jobs.NewClient(s.rdb), jobs.Empty{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := waitScanned(t, owner, f.ID); got.Status != store.FileClean {

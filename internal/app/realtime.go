@@ -16,6 +16,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/obs"
 	"github.com/palisade-hq/palisade/internal/realtime"
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/realtime/publish"
 )
 
@@ -44,7 +45,7 @@ func NewRealtime(cfg config.Config, rdb redis.UniversalClient, log *slog.Logger,
 // (config.Load checked it is base64 of 32 bytes), or nil.
 func realtimeEncryptionKey(cfg config.Config) []byte {
 	k, err := base64.StdEncoding.DecodeString(cfg.RealtimeEncryptionMasterKey)
-	if err != nil || len(k) != realtime.EncryptionMasterKeyLen {
+	if err != nil || len(k) != channels.EncryptionMasterKeyLen {
 		return nil
 	}
 	return k
@@ -65,7 +66,7 @@ func WebhookSink(cfg config.Config, rdb redis.UniversalClient) realtime.WebhookS
 	if cfg.RealtimeWebhookURL == "" {
 		return nil
 	}
-	return jobs.WebhookSink{Client: jobs.NewClient(rdb)}
+	return realtime.QueueSink{Client: jobs.NewClient(rdb)}
 }
 
 // RealtimeHandler serves the realtime port: the WebSocket and HTTP API of

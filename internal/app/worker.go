@@ -14,7 +14,6 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/config"
 	"github.com/palisade-hq/palisade/internal/core"
-	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/mail"
@@ -22,32 +21,6 @@ import (
 	"github.com/palisade-hq/palisade/internal/obs"
 	"github.com/palisade-hq/palisade/internal/store"
 )
-
-// JobDeps are the job handlers' dependencies from the configuration.
-func JobDeps(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *slog.Logger) jobs.Deps {
-	var (
-		fileJobs   jobs.FileJobs
-		tenantData jobs.TenantDataDeleter
-	)
-	if svc, err := NewFiles(context.Background(), cfg, st, rdb, log); err != nil {
-		log.Error("files jobs disabled", "err", err)
-	} else if svc != nil {
-		fileJobs, tenantData = files.Jobs{S: svc}, svc
-	}
-	return jobs.Deps{
-		Files:       fileJobs,
-		TenantData:  tenantData,
-		Store:       st,
-		Redis:       rdb,
-		RedisPrefix: cfg.RedisPrefix,
-		Log:         log,
-		// Webhook receivers are tenants' servers: the guarded client refuses
-		// private, loopback and metadata addresses at connect time.
-		HTTP:             OutboundGuard(cfg).Client(10 * time.Second),
-		Webhook:          jobs.WebhookTarget{URL: cfg.RealtimeWebhookURL, Key: cfg.RealtimeAppKey, Secret: cfg.RealtimeAppSecret},
-		VerifyAuditTrail: verifyAuditTrail(st, filesMailer(cfg, st, log), log),
-	}
-}
 
 // OutboundGuard checks every address the platform connects to on a
 // tenant's behalf; PALISADE_OUTBOUND_ALLOW exempts ranges (dev and tests).
@@ -116,7 +89,7 @@ type WorkerOptions struct {
 // NewWorker builds a worker with every job registered.
 func NewWorker(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *slog.Logger, jm *jobs.Metrics, opt WorkerOptions) *jobs.Worker {
 	reg := jobs.NewRegistry()
-	jobs.Register(reg, JobDeps(cfg, st, rdb, log))
+	RegisterJobs(reg, NewJobDeps(cfg, st, rdb, log))
 	if opt.Register != nil {
 		opt.Register(reg)
 	}
@@ -158,10 +131,10 @@ func RunWorkerWith(ctx context.Context, cfg config.Config, log *slog.Logger, opt
 	})
 }
 
-// NewScheduler builds the scheduler over the schedule in jobs.Schedule.
+// NewScheduler builds the scheduler over Schedule.
 func NewScheduler(cfg config.Config, rdb redis.UniversalClient, log *slog.Logger, jm *jobs.Metrics) (*jobs.Scheduler, *jobs.Client, error) {
 	c := jobs.NewClient(rdb)
-	s, err := jobs.NewScheduler(c, jobs.Schedule(), jobs.SchedulerConfig{Every: cfg.SchedulerEvery, Log: log, Metrics: jm})
+	s, err := jobs.NewScheduler(c, Schedule(), jobs.SchedulerConfig{Every: cfg.SchedulerEvery, Log: log, Metrics: jm})
 	if err != nil {
 		_ = c.Close() // the scheduler's error is the one worth reporting
 		return nil, nil, err

@@ -396,7 +396,7 @@ func TestTwoSchedulersEnqueueOncePerTick(t *testing.T) {
 		}
 	}
 
-	for _, row := range jobs.Schedule() {
+	for _, row := range app.Schedule() {
 		var ticks []int64
 		for _, q := range jobs.QueueNames {
 			for _, state := range []string{"completed", "pending", "active", "retry", "dead", "scheduled"} {

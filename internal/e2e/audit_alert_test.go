@@ -10,6 +10,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/app"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/jobs"
+	"github.com/palisade-hq/palisade/internal/maintenance"
 	"github.com/palisade-hq/palisade/internal/store"
 	"github.com/palisade-hq/palisade/internal/testenv"
 )
@@ -29,10 +30,10 @@ func TestBrowserHQAlertsOnBrokenAuditTrail(t *testing.T) {
 	}
 	t.Cleanup(func() { rdb.Close() })
 	reg := jobs.NewRegistry()
-	jobs.Register(reg, app.JobDeps(s.Config, s.Store, rdb, testenv.Logger(t)))
+	app.RegisterJobs(reg, app.NewJobDeps(s.Config, s.Store, rdb, testenv.Logger(t)))
 	verify := func() {
 		t.Helper()
-		if err := reg.Run(ctx, jobs.VerifyAuditTrail.Name, []byte(`{}`)); err != nil {
+		if err := reg.Run(ctx, maintenance.VerifyAuditTrail.Name, []byte(`{}`)); err != nil {
 			t.Fatalf("audit.verify job: %v", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/palisade-hq/palisade/internal/files"
 	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/jobs/jobstest"
 	"github.com/palisade-hq/palisade/internal/testenv"
@@ -84,7 +85,7 @@ func TestBrowserFileUploadScanDownload(t *testing.T) {
 
 	// clamd returns; the scheduler's periodic rescan picks the file up.
 	startClamd()
-	if _, err := jobs.RescanPendingFiles.Enqueue(context.Background(), jobs.NewClient(mustRedis(t, redisURL)), jobs.Empty{}); err != nil {
+	if _, err := files.RescanPendingFiles.Enqueue(context.Background(), jobs.NewClient(mustRedis(t, redisURL)), jobs.Empty{}); err != nil {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, row+" .badge", "Clean")

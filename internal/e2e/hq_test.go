@@ -19,6 +19,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/offboarding"
 	"github.com/palisade-hq/palisade/internal/testenv"
 )
 
@@ -114,9 +115,9 @@ func TestBrowserHQFourEyesDeletion(t *testing.T) {
 
 	// After the grace period the worker's job deletes the rows.
 	reg := jobs.NewRegistry()
-	jobs.Register(reg, jobs.Deps{Store: s.Store})
+	offboarding.Register(reg, offboarding.Deps{Store: s.Store})
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if err := reg.Run(bg, jobs.DeleteDueTenants.Name, []byte(`{}`)); err != nil {
+		if err := reg.Run(bg, offboarding.DeleteDueTenants.Name, []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Store.TenantByID(bg, tn.ID); core.IsNotFound(err) {

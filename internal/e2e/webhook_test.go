@@ -100,7 +100,7 @@ func TestWebhookClientRefusesInternalAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := app.JobDeps(cfg, nil, nil, testenv.Logger(t))
+	deps := app.NewJobDeps(cfg, nil, nil, testenv.Logger(t))
 	err = realtime.DeliverWebhook(context.Background(), deps.HTTP, receiver.URL, "k", "s", []realtime.WebhookEvent{{Name: "channel_occupied", Channel: "x"}})
 	if err == nil || !strings.Contains(err.Error(), "not allowed") {
 		t.Fatalf("delivery to %s: %v, want a refusal", receiver.URL, err)

@@ -10,7 +10,7 @@ import (
 
 // DeleteTenantData removes every object version and delete marker in the
 // tenant's bucket, then the bucket, then schedules the tenant's own KMS key
-// for deletion where it has one (HQ's offboarding, jobs.TenantDataDeleter).
+// for deletion where it has one (HQ's offboarding, offboarding.TenantDataDeleter).
 // A bucket that is already gone is success, so a retried deletion finishes.
 func (s *Service) DeleteTenantData(ctx context.Context, tenantID int64) error {
 	bucket := s.Settings.BucketName(tenantID)

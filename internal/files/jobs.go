@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,14 +12,89 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/jobs"
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/scan"
 	"github.com/palisade-hq/palisade/internal/store"
 )
 
-// Jobs adapts the Service to jobs.FileJobs.
-type Jobs struct{ S *Service }
+// The files feature's jobs. Names and options are persisted with queued
+// jobs in Redis: never change them once deployed.
+var (
+	// ScanFile scans one uploaded file. Producers: the API's upload-complete
+	// call, the S3 ObjectCreated webhook, and the RescanPendingFiles sweep.
+	// Idempotent per object version.
+	ScanFile = jobs.Define[ScanFilePayload]("files.scan", jobs.Options{Queue: jobs.QueueDefault, MaxAttempts: 4, Timeout: 5 * time.Minute, Backoff: jobs.Backoff{Base: 5 * time.Second, Max: time.Minute}})
+	// RescanPendingFiles re-enqueues scans of files still pending after
+	// PALISADE_FILES_RESCAN_AFTER (clamd was down, an event was lost).
+	RescanPendingFiles = jobs.Define[jobs.Empty]("files.rescan_pending", jobs.Options{Queue: jobs.QueueLow, MaxAttempts: 1, Timeout: 2 * time.Minute})
+	// ProvisionBuckets creates the bucket of every tenant that has none yet.
+	ProvisionBuckets = jobs.Define[jobs.Empty]("files.provision_buckets", jobs.Options{Queue: jobs.QueueLow, MaxAttempts: 3, Timeout: 5 * time.Minute})
+	// ProvisionBucket (re)applies one tenant bucket's settings.
+	ProvisionBucket = jobs.Define[BucketPayload]("files.provision_bucket", jobs.Options{Queue: jobs.QueueDefault, MaxAttempts: 5, Timeout: 2 * time.Minute})
+	// AuditBuckets reports tenant buckets whose settings drifted (ISO 27001 8.9).
+	AuditBuckets = jobs.Define[jobs.Empty]("files.audit_buckets", jobs.Options{Queue: jobs.QueueLow, MaxAttempts: 2, Timeout: 15 * time.Minute})
+)
 
-var _ jobs.FileJobs = Jobs{}
+// ScanFilePayload names the file to scan.
+type ScanFilePayload struct {
+	TenantID int64 `json:"tenant_id"`
+	FileID   int64 `json:"file_id"`
+}
+
+// BucketPayload names a tenant whose bucket to provision.
+type BucketPayload struct {
+	TenantID int64 `json:"tenant_id"`
+}
+
+// RegisterJobs wires the files jobs' handlers. s is nil where no object
+// store is configured: then the jobs that need one fail permanently saying
+// so, and the periodic sweeps do nothing.
+func RegisterJobs(r *jobs.Registry, s *Service) {
+	need := func() (Jobs, error) {
+		if s == nil {
+			return Jobs{}, jobs.Permanent(fmt.Errorf("no object store configured on this worker (PALISADE_S3_ENDPOINT, or AWS outside dev/test)"))
+		}
+		return Jobs{S: s}, nil
+	}
+	jobs.Handle(r, ScanFile, func(ctx context.Context, p ScanFilePayload) error {
+		j, err := need()
+		if err != nil {
+			return err
+		}
+		return j.Scan(ctx, p)
+	})
+	// The periodic sweeps have nothing to do without an object store; they
+	// must not fill the dead-letter queue every minute on such deployments.
+	jobs.Handle(r, RescanPendingFiles, func(ctx context.Context, _ jobs.Empty) error {
+		if s == nil {
+			return nil
+		}
+		return Jobs{S: s}.RescanPending(ctx)
+	})
+	jobs.Handle(r, ProvisionBuckets, func(ctx context.Context, _ jobs.Empty) error {
+		if s == nil {
+			return nil
+		}
+		return Jobs{S: s}.ProvisionMissing(ctx)
+	})
+	jobs.Handle(r, ProvisionBucket, func(ctx context.Context, p BucketPayload) error {
+		j, err := need()
+		if err != nil {
+			return err
+		}
+		return j.Provision(ctx, p)
+	})
+	jobs.Handle(r, AuditBuckets, func(ctx context.Context, _ jobs.Empty) error {
+		j, err := need()
+		if err != nil {
+			return err
+		}
+		return j.AuditBuckets(ctx)
+	})
+}
+
+// Jobs are the files jobs' handlers over a Service.
+type Jobs struct{ S *Service }
 
 // EventScanned is the realtime event a scan result is published as.
 const EventScanned = "file.scanned"
@@ -29,7 +103,7 @@ const EventScanned = "file.scanned"
 // Lambda already tagged), record it, tell the uploader live, and on malware
 // tell the tenant's admins. An unreachable clamd returns an error: the job
 // retries, and the file stays pending meanwhile.
-func (j Jobs) Scan(ctx context.Context, p jobs.ScanFilePayload) error {
+func (j Jobs) Scan(ctx context.Context, p ScanFilePayload) error {
 	s := j.S
 	ts := s.Store.Tenant(p.TenantID)
 	f, err := ts.File(ctx, p.FileID)
@@ -107,8 +181,7 @@ func (s *Service) Record(ctx context.Context, res scan.Result) (store.File, erro
 // Channels a file's updates go to: the uploader's own channel, and the
 // tenant's files channel (open to every member) for others' lists.
 func Channels(f store.File) []string {
-	t := strconv.FormatInt(f.TenantID, 10)
-	return []string{"private-tenant." + t + ".user." + strconv.FormatInt(f.UploaderID, 10), "private-tenant." + t + ".files"}
+	return []string{channels.User(f.TenantID, f.UploaderID), channels.Files(f.TenantID)}
 }
 
 func (s *Service) publish(ctx context.Context, f store.File) {
@@ -192,7 +265,7 @@ func (j Jobs) ProvisionMissing(ctx context.Context) error {
 }
 
 // Provision re-applies one tenant's bucket settings.
-func (j Jobs) Provision(ctx context.Context, p jobs.BucketPayload) error {
+func (j Jobs) Provision(ctx context.Context, p BucketPayload) error {
 	_, err := j.S.ProvisionTenant(ctx, p.TenantID)
 	return err
 }

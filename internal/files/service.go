@@ -217,7 +217,7 @@ func (s *Service) EnqueueScan(ctx context.Context, tenantID, fileID int64, versi
 		return errors.New("no job queue configured")
 	}
 	opts = append(opts, jobs.ID(ScanJobID(tenantID, fileID, versionID)))
-	_, err := jobs.ScanFile.Enqueue(ctx, s.Jobs, jobs.ScanFilePayload{TenantID: tenantID, FileID: fileID}, opts...)
+	_, err := ScanFile.Enqueue(ctx, s.Jobs, ScanFilePayload{TenantID: tenantID, FileID: fileID}, opts...)
 	if errors.Is(err, jobs.ErrDuplicate) {
 		return nil
 	}
@@ -237,7 +237,7 @@ func (s *Service) EnqueueProvision(ctx context.Context, tenantID int64) error {
 	if s.Jobs == nil {
 		return errors.New("no job queue configured")
 	}
-	_, err := jobs.ProvisionBucket.Enqueue(ctx, s.Jobs, jobs.BucketPayload{TenantID: tenantID})
+	_, err := ProvisionBucket.Enqueue(ctx, s.Jobs, BucketPayload{TenantID: tenantID})
 	if errors.Is(err, jobs.ErrDuplicate) {
 		return nil
 	}

@@ -1,11 +1,13 @@
 // Package jobs is Palisade's background work: typed job definitions on
 // Redis queues (github.com/hibiken/asynq), a worker that runs them with
 // retries, back-off, timeouts and a dead-letter state, and a scheduler that
-// only enqueues periodic jobs. Producers (api, web, hq, realtime, other jobs)
-// enqueue through a Client; the worker role runs the handlers that
-// Register wires. Every handler must be idempotent: a job runs at least
-// once, and sometimes twice (a worker killed after the work but before the
-// acknowledgement).
+// only enqueues periodic jobs. It is plumbing only: features (files,
+// realtime, maintenance, offboarding) define their own jobs with Define and
+// Handle, and internal/app assembles the catalog and the schedule.
+// Producers enqueue through a Client; the worker role runs the handlers
+// registered on its Registry. Every handler must be idempotent: a job runs
+// at least once, and sometimes twice (a worker killed after the work but
+// before the acknowledgement).
 package jobs
 
 import (
@@ -133,7 +135,7 @@ type EnqueueOption func(*enqueueOpts)
 type enqueueOpts struct {
 	at     time.Time
 	id     string
-	group  string
+	batch  bool
 	revive bool
 }
 
@@ -142,10 +144,6 @@ type enqueueOpts struct {
 // pending files) gets one job per ID that still comes back after clamd was
 // down for longer than its retries.
 func ReviveDead() EnqueueOption { return func(o *enqueueOpts) { o.revive = true } }
-
-// inGroup holds the job for the worker's aggregator to merge with others
-// of its group.
-func inGroup(g string) EnqueueOption { return func(o *enqueueOpts) { o.group = g } }
 
 // In delays the job by d.
 func In(d time.Duration) EnqueueOption {
@@ -210,8 +208,9 @@ func (c *Client) enqueue(ctx context.Context, name string, o Options, body []byt
 	if eo.id != "" {
 		aopts = append(aopts, asynq.TaskID(eo.id))
 	}
-	if eo.group != "" {
-		aopts = append(aopts, asynq.Group(eo.group))
+	if eo.batch {
+		// The batch is named after the job: HandleBatched merges by name.
+		aopts = append(aopts, asynq.Group(name))
 	}
 	info, err := c.c.EnqueueContext(ctx, asynq.NewTaskWithHeaders(name, body, headers), aopts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) && eo.revive {

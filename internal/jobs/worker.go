@@ -15,11 +15,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Registry maps job names to handlers; Register fills it with every job
-// Palisade has, and tests add their own.
+// Registry maps job names to handlers; internal/app fills it with every
+// job Palisade has, and tests add their own.
 type Registry struct {
-	entries    map[string]entry
-	aggregator map[string]func(tasks []*asynq.Task) *asynq.Task
+	entries map[string]entry
+	// aggregator merges a batch, by job name (HandleBatched).
+	aggregator map[string]func(log *slog.Logger, tasks []*asynq.Task) *asynq.Task
 }
 
 type entry struct {
@@ -29,7 +30,7 @@ type entry struct {
 
 // NewRegistry is empty.
 func NewRegistry() *Registry {
-	return &Registry{entries: map[string]entry{}, aggregator: map[string]func([]*asynq.Task) *asynq.Task{}}
+	return &Registry{entries: map[string]entry{}, aggregator: map[string]func(*slog.Logger, []*asynq.Task) *asynq.Task{}}
 }
 
 // Handle registers fn for d. A payload that does not decode is a dead job
@@ -187,7 +188,7 @@ func (w *Worker) retryDelay(n int, err error, t *asynq.Task) time.Duration {
 
 func (w *Worker) aggregate(group string, tasks []*asynq.Task) *asynq.Task {
 	if fn, ok := w.reg.aggregator[group]; ok {
-		return fn(tasks)
+		return fn(w.log, tasks)
 	}
 	// Unreachable for groups we create; keep the first task rather than
 	// lose the set.

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 )
 
 // parityAuth stands in for the API's /api/broadcasting/auth and
@@ -41,20 +43,20 @@ func (a parityAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if w := r.Header.Get("X-Test-Watch"); w != "" {
 			watch = strings.Split(w, ",")
 		}
-		resp, err = SignUser(testKey, testSecret, socketID, UserData{ID: UserIDString(user), UserInfo: map[string]any{"name": "user " + UserIDString(user)}, Watchlist: watch})
+		resp, err = channels.SignUser(testKey, testSecret, socketID, channels.UserData{ID: channels.UserIDString(user), UserInfo: map[string]any{"name": "user " + channels.UserIDString(user)}, Watchlist: watch})
 	case "/auth":
 		channel := r.PostForm.Get("channel_name")
-		if err := AuthorizeChannel(tenant, user, channel); err != nil {
+		if err := channels.AuthorizeChannel(tenant, user, channel); err != nil {
 			http.Error(w, `{"error":"forbidden"}`, http.StatusForbidden)
 			return
 		}
 		switch {
-		case isEncrypted(channel):
-			resp, err = SignEncryptedChannel(testKey, testSecret, a.master, socketID, channel)
-		case kindOf(channel) == kindPresence:
-			resp, err = SignChannel(testKey, testSecret, socketID, channel, &PresenceMember{UserID: UserIDString(user)})
+		case channels.IsEncrypted(channel):
+			resp, err = channels.SignEncryptedChannel(testKey, testSecret, a.master, socketID, channel)
+		case channels.KindOf(channel) == channels.KindPresence:
+			resp, err = channels.SignChannel(testKey, testSecret, socketID, channel, &channels.PresenceMember{UserID: channels.UserIDString(user)})
 		default:
-			resp, err = SignChannel(testKey, testSecret, socketID, channel, nil)
+			resp, err = channels.SignChannel(testKey, testSecret, socketID, channel, nil)
 		}
 	default:
 		http.NotFound(w, r)

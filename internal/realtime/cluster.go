@@ -577,3 +577,8 @@ func memberRemovedFrame(channel, user string) []byte {
 			UserID string `json:"user_id"`
 		}{user})})
 }
+
+// terminateChannel is the bus's control channel: its message is a user
+// id whose sockets every replica closes. '#' cannot start a channel a
+// client can name, and old replicas ignore it (no such local channel).
+const terminateChannel = "#terminate-user"

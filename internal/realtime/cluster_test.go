@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/realtime/publish"
 )
 
@@ -80,8 +81,8 @@ func TestTwoReplicasShareChannelsAndPresence(t *testing.T) {
 	onA.expectNothing(300 * time.Millisecond)
 
 	const room = "presence-tenant.7.room"
-	onA.subscribeSigned(room, &PresenceMember{UserID: "1"})
-	f := onB.subscribeSigned(room, &PresenceMember{UserID: "2"})
+	onA.subscribeSigned(room, &channels.PresenceMember{UserID: "1"})
+	f := onB.subscribeSigned(room, &channels.PresenceMember{UserID: "2"})
 	if !strings.Contains(f.dataString(), `"ids":["1","2"]`) {
 		t.Fatalf("B's member list: %s", f.dataString())
 	}
@@ -129,10 +130,10 @@ func TestKilledReplica(t *testing.T) {
 
 	const room = "presence-tenant.7.room"
 	watcher := connect(t, survivor)
-	watcher.subscribeSigned(room, &PresenceMember{UserID: "1"})
+	watcher.subscribeSigned(room, &channels.PresenceMember{UserID: "1"})
 	ghost := newClient(t, dialRaw(t, "ws://"+addr+"/app/"+testKey+"?protocol=7"))
 	ghost.socketID = socketIDOf(t, ghost.expect("pusher:connection_established"))
-	ghost.subscribeSigned(room, &PresenceMember{UserID: "66"})
+	ghost.subscribeSigned(room, &channels.PresenceMember{UserID: "66"})
 	watcher.expect("pusher_internal:member_added")
 
 	killed := time.Now()
@@ -175,7 +176,7 @@ func socketIDOf(t *testing.T, f frame) string {
 	s := f.dataString()
 	_, rest, _ := strings.Cut(s, `"socket_id":"`)
 	id, _, _ := strings.Cut(rest, `"`)
-	if !ValidSocketID(id) {
+	if !channels.ValidSocketID(id) {
 		t.Fatalf("no socket id in %s", s)
 	}
 	return id

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/realtime/sign"
 )
 
@@ -253,33 +254,33 @@ func (c *conn) subscribe(raw json.RawMessage) {
 		return
 	}
 	sub := &subscription{channel: d.Channel}
-	kind := kindOf(d.Channel)
-	if uid, ok := serverToUser(d.Channel); ok {
+	kind := channels.KindOf(d.Channel)
+	if uid, ok := channels.ServerToUser(d.Channel); ok {
 		// The signature was pusher:signin's; the channel is that user's.
 		if c.signedInAs() != uid {
 			c.subscriptionRefused(d.Channel, http.StatusForbidden, CodeUnauthorized, "Sign in as this user first (pusher:signin)")
 			return
 		}
-	} else if !ValidChannelName(d.Channel) {
+	} else if !channels.ValidChannelName(d.Channel) {
 		c.subscriptionRefused(d.Channel, http.StatusBadRequest, CodeUnauthorized, "Invalid channel name")
 		return
 	}
-	if kind != kindPublic {
-		tc, terr := ParseTenantChannel(d.Channel)
+	if kind != channels.KindPublic {
+		tc, terr := channels.ParseTenantChannel(d.Channel)
 		if terr != nil && !s.cfg.AllowNonTenantPrivateChannels {
 			c.subscriptionRefused(d.Channel, http.StatusForbidden, CodeUnauthorized, "Channel is not tenant-scoped")
 			return
 		}
 		sub.tenant, sub.owner = tc.TenantID, tc.UserID
 		data := ""
-		if kind == kindPresence {
+		if kind == channels.KindPresence {
 			data = d.ChannelData
 		}
 		if !sign.VerifyChannelAuth(d.Auth, s.cfg.AppKey, s.cfg.AppSecret, c.id, d.Channel, data) {
 			c.subscriptionRefused(d.Channel, http.StatusForbidden, CodeUnauthorized, "Connection is unauthorized")
 			return
 		}
-		if kind == kindPresence {
+		if kind == channels.KindPresence {
 			p, err := parsePresenceData(d.ChannelData)
 			if err != nil {
 				c.subscriptionRefused(d.Channel, http.StatusBadRequest, CodeUnauthorized, "Invalid presence data: "+err.Error())
@@ -334,7 +335,7 @@ func (c *conn) subscribe(raw json.RawMessage) {
 		s.bus.markDirty(d.Channel)
 	}
 	c.sendSubscribed(sub, members)
-	if isCache(d.Channel) {
+	if channels.IsCache(d.Channel) {
 		c.sendCached(ctx, d.Channel)
 	}
 }
@@ -390,7 +391,7 @@ func (c *conn) signin(raw json.RawMessage) {
 		Watchlist json.RawMessage `json:"watchlist"`
 	}
 	var id string
-	if err := json.Unmarshal([]byte(d.UserData), &u); err != nil || json.Unmarshal(u.ID, &id) != nil || !ValidUserID(id) {
+	if err := json.Unmarshal([]byte(d.UserData), &u); err != nil || json.Unmarshal(u.ID, &id) != nil || !channels.ValidUserID(id) {
 		c.refuse(CodeUnauthorized, "user_data must be a JSON object with a string id")
 		return
 	}
@@ -435,7 +436,7 @@ func (c *conn) signin(raw json.RawMessage) {
 
 func allValidUserIDs(ids []string) bool {
 	for _, id := range ids {
-		if !ValidUserID(id) {
+		if !channels.ValidUserID(id) {
 			return false
 		}
 	}
@@ -562,11 +563,11 @@ func (c *conn) leaveAll(ctx context.Context) {
 
 func (c *conn) clientEvent(msg ClientMessage) {
 	s := c.s
-	if kindOf(msg.Channel) == kindPublic {
+	if channels.KindOf(msg.Channel) == channels.KindPublic {
 		c.refuse(CodeClientEventRefused, "Client events are only allowed on private and presence channels")
 		return
 	}
-	if isEncrypted(msg.Channel) {
+	if channels.IsEncrypted(msg.Channel) {
 		// The server cannot check what it cannot read, and clients hold no
 		// way to encrypt for each other here: as Pusher, refuse.
 		c.refuse(CodeClientEventRefused, "Client events are not allowed on encrypted channels")

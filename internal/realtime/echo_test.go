@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/testenv/skiplog"
 )
 
@@ -68,18 +69,18 @@ func (a *authEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	socketID, channel := r.PostForm.Get("socket_id"), r.PostForm.Get("channel_name")
-	if err := AuthorizeChannel(tenant, user, channel); err != nil {
+	if err := channels.AuthorizeChannel(tenant, user, channel); err != nil {
 		a.mu.Lock()
 		a.refusals = append(a.refusals, channel+": "+err.Error())
 		a.mu.Unlock()
 		http.Error(w, `{"error":"forbidden"}`, http.StatusForbidden)
 		return
 	}
-	var member *PresenceMember
-	if kindOf(channel) == kindPresence {
-		member = &PresenceMember{UserID: UserIDString(user), UserInfo: map[string]string{"name": "user " + UserIDString(user)}}
+	var member *channels.PresenceMember
+	if channels.KindOf(channel) == channels.KindPresence {
+		member = &channels.PresenceMember{UserID: channels.UserIDString(user), UserInfo: map[string]string{"name": "user " + channels.UserIDString(user)}}
 	}
-	resp, err := SignChannel(testKey, testSecret, socketID, channel, member)
+	resp, err := channels.SignChannel(testKey, testSecret, socketID, channel, member)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

@@ -3,6 +3,8 @@ package realtime
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 )
 
 func FuzzParseClientMessage(f *testing.F) {
@@ -30,8 +32,8 @@ func FuzzParseClientMessage(f *testing.F) {
 				t.Fatalf("subscribe without channel: %q", b)
 			}
 			_, _ = parsePresenceData(d.ChannelData)
-			_ = ValidChannelName(d.Channel)
-			_, _ = ParseTenantChannel(d.Channel)
+			_ = channels.ValidChannelName(d.Channel)
+			_, _ = channels.ParseTenantChannel(d.Channel)
 		}
 		// Whatever parsed must re-encode as a frame.
 		_ = encodeFrame(serverFrame{Event: m.Event, Channel: m.Channel, Data: m.Data})

@@ -18,6 +18,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 )
 
 const (
@@ -191,7 +193,7 @@ func connect(t testing.TB, ts *testServer) *wsClient {
 		SocketID        string `json:"socket_id"`
 		ActivityTimeout int    `json:"activity_timeout"`
 	}
-	if err := json.Unmarshal([]byte(f.dataString()), &d); err != nil || !ValidSocketID(d.SocketID) || d.ActivityTimeout <= 0 {
+	if err := json.Unmarshal([]byte(f.dataString()), &d); err != nil || !channels.ValidSocketID(d.SocketID) || d.ActivityTimeout <= 0 {
 		t.Fatalf("connection_established data %s: %v", f.Data, err)
 	}
 	cl.socketID = d.SocketID
@@ -293,12 +295,12 @@ func (cl *wsClient) subscribe(channel, auth, channelData string) {
 }
 
 // subscribeSigned subscribes with a valid signature and waits for success.
-func (cl *wsClient) subscribeSigned(channel string, member *PresenceMember) frame {
+func (cl *wsClient) subscribeSigned(channel string, member *channels.PresenceMember) frame {
 	cl.t.Helper()
-	if kindOf(channel) == kindPublic {
+	if channels.KindOf(channel) == channels.KindPublic {
 		cl.subscribe(channel, "", "")
 	} else {
-		a, err := SignChannel(testKey, testSecret, cl.socketID, channel, member)
+		a, err := channels.SignChannel(testKey, testSecret, cl.socketID, channel, member)
 		if err != nil {
 			cl.t.Fatal(err)
 		}

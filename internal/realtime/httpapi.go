@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/palisade-hq/palisade/internal/httpx"
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/realtime/sign"
 )
 
@@ -133,14 +134,14 @@ func (s *Server) checkEvent(ev *apiEvent) (string, error) {
 		if !validEventChannel(ch) {
 			return "", apiErr(http.StatusBadRequest, "invalid channel name %q", ch)
 		}
-		if isEncrypted(ch) && len(ev.Channels) > 1 {
+		if channels.IsEncrypted(ch) && len(ev.Channels) > 1 {
 			return "", apiErr(http.StatusBadRequest, "an event to an encrypted channel (%q) must name that channel alone: its data is encrypted for it", ch)
 		}
 	}
 	if _, err := parseInfo(ev.Info); err != nil {
 		return "", err
 	}
-	if ev.SocketID != "" && !ValidSocketID(ev.SocketID) {
+	if ev.SocketID != "" && !channels.ValidSocketID(ev.SocketID) {
 		return "", apiErr(http.StatusBadRequest, "invalid socket_id %q", ev.SocketID)
 	}
 	var data string
@@ -240,7 +241,7 @@ func (s *Server) channelAttrs(ctx context.Context, ch string, info infoAttrs) (m
 		}
 		attrs["subscription_count"] = n
 	}
-	if info.userCount && kindOf(ch) == kindPresence {
+	if info.userCount && channels.KindOf(ch) == channels.KindPresence {
 		l, err := s.bus.presenceMembers(ctx, ch)
 		if err != nil {
 			return nil, err
@@ -307,7 +308,7 @@ func (s *Server) serveChannels(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	if info.userCount && !strings.HasPrefix(prefix, presencePrefix) {
+	if info.userCount && !strings.HasPrefix(prefix, channels.PresencePrefix) {
 		s.writeAPIError(w, r, apiErr(http.StatusBadRequest, "info=user_count needs filter_by_prefix=presence-: only presence channels have users"))
 		return
 	}
@@ -318,7 +319,7 @@ func (s *Server) serveChannels(w http.ResponseWriter, r *http.Request) {
 	}
 	out := map[string]map[string]int{}
 	for _, ch := range chans {
-		if !strings.HasPrefix(ch, prefix) || strings.HasPrefix(ch, serverToUserPrefix) {
+		if !strings.HasPrefix(ch, prefix) || strings.HasPrefix(ch, channels.ServerToUserPrefix) {
 			continue
 		}
 		attrs := map[string]int{}
@@ -344,7 +345,7 @@ func (s *Server) serveChannel(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	if info.userCount && kindOf(name) != kindPresence {
+	if info.userCount && channels.KindOf(name) != channels.KindPresence {
 		s.writeAPIError(w, r, apiErr(http.StatusBadRequest, "info=user_count is only for presence channels"))
 		return
 	}
@@ -354,7 +355,7 @@ func (s *Server) serveChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := map[string]any{"occupied": occ}
-	if kindOf(name) == kindPresence {
+	if channels.KindOf(name) == channels.KindPresence {
 		info.userCount = true // always given for presence channels, as before
 	}
 	attrs, err := s.channelAttrs(r.Context(), name, info)
@@ -385,7 +386,7 @@ func (s *Server) serveTerminateTenant(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	id, ok := parseID(r.PathValue("tenant"))
+	id, ok := channels.ParseID(r.PathValue("tenant"))
 	if !ok {
 		s.writeAPIError(w, r, apiErr(http.StatusBadRequest, "invalid tenant id %q", truncate(r.PathValue("tenant"), 64)))
 		return
@@ -406,7 +407,7 @@ func (s *Server) serveTerminateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("user")
-	if !ValidUserID(id) {
+	if !channels.ValidUserID(id) {
 		s.writeAPIError(w, r, apiErr(http.StatusBadRequest, "invalid user id %q", truncate(id, 64)))
 		return
 	}
@@ -423,7 +424,7 @@ func (s *Server) serveChannelUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	if kindOf(name) != kindPresence {
+	if channels.KindOf(name) != channels.KindPresence {
 		s.writeAPIError(w, r, apiErr(http.StatusBadRequest, "users are only listed for presence channels"))
 		return
 	}
@@ -440,4 +441,12 @@ func (s *Server) serveChannelUsers(w http.ResponseWriter, r *http.Request) {
 		users = append(users, user{id})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+}
+
+// validEventChannel is a channel the HTTP API may publish to.
+func validEventChannel(channel string) bool {
+	if _, ok := channels.ServerToUser(channel); ok {
+		return true
+	}
+	return channels.ValidChannelName(channel)
 }

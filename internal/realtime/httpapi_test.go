@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/realtime/publish"
 )
 
@@ -72,7 +73,7 @@ func TestBatchEventsAndChannelsAPI(t *testing.T) {
 	b := connect(t, ts)
 	a.subscribeSigned("news", nil)
 	b.subscribeSigned("news", nil)
-	a.subscribeSigned("presence-tenant.7.room", &PresenceMember{UserID: "4"})
+	a.subscribeSigned("presence-tenant.7.room", &channels.PresenceMember{UserID: "4"})
 	pub := publisher(ts)
 	err := pub.TriggerBatch(context.Background(), []publish.Event{
 		{Channel: "news", Name: "one", Data: "1"},

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/realtime/publish"
 	"github.com/palisade-hq/palisade/internal/realtime/sign"
 )
@@ -17,7 +18,7 @@ import (
 // signin sends pusher:signin for user id and returns the answer.
 func (cl *wsClient) signin(id string) frame {
 	cl.t.Helper()
-	ua, err := SignUser(testKey, testSecret, cl.socketID, UserData{ID: id, UserInfo: map[string]string{"name": "user " + id}})
+	ua, err := channels.SignUser(testKey, testSecret, cl.socketID, channels.UserData{ID: id, UserInfo: map[string]string{"name": "user " + id}})
 	if err != nil {
 		cl.t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestSigninAndServerToUser(t *testing.T) {
 	}
 
 	// A signature for another socket is refused.
-	ua, _ := SignUser(testKey, testSecret, other.socketID, UserData{ID: "42"})
+	ua, _ := channels.SignUser(testKey, testSecret, other.socketID, channels.UserData{ID: "42"})
 	a.sendJSON(map[string]any{"event": "pusher:signin", "data": ua})
 	if f := a.expect("pusher:error"); !strings.Contains(string(f.Data), "4009") {
 		t.Fatalf("forged signin answered %s", f.Data)
@@ -102,12 +103,12 @@ func TestTerminateConnections(t *testing.T) {
 	signed := connect(t, a)
 	signed.signin("5")
 	member := connect(t, b) // on the other replica, a presence member as user 5
-	member.subscribeSigned("presence-tenant.7.room", &PresenceMember{UserID: "5"})
+	member.subscribeSigned("presence-tenant.7.room", &channels.PresenceMember{UserID: "5"})
 	owner := connect(t, b) // subscribed to user 5's own channel
 	owner.subscribeSigned("private-tenant.7.user.5", nil)
 	bystander := connect(t, a)
 	bystander.signin("6")
-	bystander.subscribeSigned("presence-tenant.7.room", &PresenceMember{UserID: "6"})
+	bystander.subscribeSigned("presence-tenant.7.room", &channels.PresenceMember{UserID: "6"})
 
 	path := "/apps/" + testAppID + "/users/5/terminate_connections"
 	if code, body := signedPost(t, a, path, "{}", time.Now(), nil); code != http.StatusOK {
@@ -159,9 +160,9 @@ func TestConnectionsAndInfoAttributes(t *testing.T) {
 	b := startServer(t, rdb, cfg, nil)
 	const room = "presence-tenant.7.room"
 	c1, c2, c3 := connect(t, a), connect(t, b), connect(t, b)
-	c1.subscribeSigned(room, &PresenceMember{UserID: "1"})
-	c2.subscribeSigned(room, &PresenceMember{UserID: "2"})
-	c3.subscribeSigned(room, &PresenceMember{UserID: "2"}) // the same user twice
+	c1.subscribeSigned(room, &channels.PresenceMember{UserID: "1"})
+	c2.subscribeSigned(room, &channels.PresenceMember{UserID: "2"})
+	c3.subscribeSigned(room, &channels.PresenceMember{UserID: "2"}) // the same user twice
 	c3.subscribeSigned("news", nil)
 
 	// Occupancy counts reach Redis from a background loop; connection
@@ -222,9 +223,9 @@ func TestCacheChannels(t *testing.T) {
 	sink := &recordingSink{}
 	ts := startServer(t, rdb, cfg, sink)
 	for _, ch := range []string{"cache-news", "private-cache-tenant.7.feed", "presence-cache-tenant.7.room"} {
-		var member *PresenceMember
-		if kindOf(ch) == kindPresence {
-			member = &PresenceMember{UserID: "1"}
+		var member *channels.PresenceMember
+		if channels.KindOf(ch) == channels.KindPresence {
+			member = &channels.PresenceMember{UserID: "1"}
 		}
 		early := connect(t, ts)
 		early.subscribeSigned(ch, member)
@@ -262,17 +263,17 @@ func TestCacheChannels(t *testing.T) {
 
 func TestEncryptedChannelRelaysCiphertext(t *testing.T) {
 	ts := newServer(t, nil)
-	master := []byte(strings.Repeat("k", EncryptionMasterKeyLen))
+	master := []byte(strings.Repeat("k", channels.EncryptionMasterKeyLen))
 	const ch = "private-encrypted-tenant.7.secrets"
 	a := connect(t, ts)
-	resp, err := SignEncryptedChannel(testKey, testSecret, master, a.socketID, ch)
+	resp, err := channels.SignEncryptedChannel(testKey, testSecret, master, a.socketID, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := base64.StdEncoding.DecodeString(resp.SharedSecret); len(got) != 32 {
 		t.Fatalf("shared secret %q", resp.SharedSecret)
 	}
-	if _, err := SignChannel(testKey, testSecret, a.socketID, ch, nil); err == nil {
+	if _, err := channels.SignChannel(testKey, testSecret, a.socketID, ch, nil); err == nil {
 		t.Fatal("SignChannel signed an encrypted channel without a key")
 	}
 	a.subscribe(ch, resp.Auth, "")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/realtime/publish"
 )
 
@@ -96,9 +97,9 @@ func TestPrivateChannelNeedsValidSignature(t *testing.T) {
 
 	// No signature, a forged one, another socket's signature, a signature
 	// for another channel, a signature with another secret.
-	otherAuth, _ := SignChannel(testKey, testSecret, other.socketID, ch, nil)
-	wrongChan, _ := SignChannel(testKey, testSecret, a.socketID, "private-tenant.8.orders", nil)
-	wrongSecret, _ := SignChannel(testKey, "not-the-secret", a.socketID, ch, nil)
+	otherAuth, _ := channels.SignChannel(testKey, testSecret, other.socketID, ch, nil)
+	wrongChan, _ := channels.SignChannel(testKey, testSecret, a.socketID, "private-tenant.8.orders", nil)
+	wrongSecret, _ := channels.SignChannel(testKey, "not-the-secret", a.socketID, ch, nil)
 	for _, auth := range []string{"", testKey + ":deadbeef", otherAuth.Auth, wrongChan.Auth, wrongSecret.Auth} {
 		a.subscribe(ch, auth, "")
 		if code := errorCode(t, a.expect("pusher:error")); code != CodeUnauthorized {
@@ -113,7 +114,7 @@ func TestPrivateChannelNeedsValidSignature(t *testing.T) {
 	}
 	// Even a valid signature does not open a channel outside the tenant
 	// naming rule.
-	bad, _ := SignChannel(testKey, testSecret, a.socketID, "private-orders", nil)
+	bad, _ := channels.SignChannel(testKey, testSecret, a.socketID, "private-orders", nil)
 	a.subscribe("private-orders", bad.Auth, "")
 	if code := errorCode(t, a.expect("pusher:error")); code != CodeUnauthorized {
 		t.Errorf("non-tenant channel: code %d", code)
@@ -129,7 +130,7 @@ func TestPresenceMembers(t *testing.T) {
 	ts := newServer(t, nil)
 	const ch = "presence-tenant.7.room"
 	a := connect(t, ts)
-	f := a.subscribeSigned(ch, &PresenceMember{UserID: "1", UserInfo: map[string]string{"name": "Ann"}})
+	f := a.subscribeSigned(ch, &channels.PresenceMember{UserID: "1", UserInfo: map[string]string{"name": "Ann"}})
 	var d struct {
 		Presence presenceList `json:"presence"`
 	}
@@ -141,14 +142,14 @@ func TestPresenceMembers(t *testing.T) {
 	}
 
 	b := connect(t, ts)
-	b.subscribeSigned(ch, &PresenceMember{UserID: "2", UserInfo: map[string]string{"name": "Bob"}})
+	b.subscribeSigned(ch, &channels.PresenceMember{UserID: "2", UserInfo: map[string]string{"name": "Bob"}})
 	added := a.expect("pusher_internal:member_added")
 	if added.Channel != ch || added.dataString() != `{"user_id":"2","user_info":{"name":"Bob"}}` {
 		t.Fatalf("member_added %+v %s", added, added.dataString())
 	}
 	// A second socket of the same user is not a new member.
 	b2 := connect(t, ts)
-	b2.subscribeSigned(ch, &PresenceMember{UserID: "2", UserInfo: map[string]string{"name": "Bob"}})
+	b2.subscribeSigned(ch, &channels.PresenceMember{UserID: "2", UserInfo: map[string]string{"name": "Bob"}})
 	a.expectNothing(200 * time.Millisecond)
 	_ = b2.c.Close()
 	a.expectNothing(300 * time.Millisecond)
@@ -161,7 +162,7 @@ func TestPresenceMembers(t *testing.T) {
 
 	// Presence data must be signed as sent, and must carry a user id.
 	c := connect(t, ts)
-	a2, _ := SignChannel(testKey, testSecret, c.socketID, ch, &PresenceMember{UserID: "3"})
+	a2, _ := channels.SignChannel(testKey, testSecret, c.socketID, ch, &channels.PresenceMember{UserID: "3"})
 	c.subscribe(ch, a2.Auth, `{"user_id":"1"}`)
 	if code := errorCode(t, c.expect("pusher:error")); code != CodeUnauthorized {
 		t.Fatalf("tampered channel_data: code %d", code)
@@ -176,8 +177,8 @@ func TestClientEvents(t *testing.T) {
 	ts := newServer(t, func(c *Config) { c.ClientEventsPerSecond = 3 })
 	const ch = "presence-tenant.7.chat"
 	a, b := connect(t, ts), connect(t, ts)
-	a.subscribeSigned(ch, &PresenceMember{UserID: "1"})
-	b.subscribeSigned(ch, &PresenceMember{UserID: "2"})
+	a.subscribeSigned(ch, &channels.PresenceMember{UserID: "1"})
+	b.subscribeSigned(ch, &channels.PresenceMember{UserID: "2"})
 	a.expect("pusher_internal:member_added")
 
 	a.sendJSON(map[string]any{"event": "client-typing", "channel": ch, "data": map[string]bool{"on": true}})
@@ -233,7 +234,7 @@ func TestTenantConnectionLimit(t *testing.T) {
 	a, b := connect(t, ts), connect(t, ts)
 	a.subscribeSigned("private-tenant.7.x", nil)
 	a.subscribeSigned("private-tenant.7.y", nil) // same socket: still one
-	sig, _ := SignChannel(testKey, testSecret, b.socketID, "private-tenant.7.x", nil)
+	sig, _ := channels.SignChannel(testKey, testSecret, b.socketID, "private-tenant.7.x", nil)
 	b.subscribe("private-tenant.7.x", sig.Auth, "")
 	if code := errorCode(t, b.expect("pusher:error")); code != CodeOverQuota {
 		t.Fatalf("code %d, want %d", code, CodeOverQuota)
@@ -350,7 +351,7 @@ func TestShutdownClosesWith4200AndCleansPresence(t *testing.T) {
 	cfg := testConfig(testPrefix(t, rdb))
 	ts := startServer(t, rdb, cfg, nil)
 	a := connect(t, ts)
-	a.subscribeSigned("presence-tenant.7.room", &PresenceMember{UserID: "1"})
+	a.subscribeSigned("presence-tenant.7.room", &channels.PresenceMember{UserID: "1"})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
@@ -396,4 +397,20 @@ func metricValue(t *testing.T, ts *testServer, name string) float64 {
 	}
 	t.Fatalf("metric %s not registered", name)
 	return 0
+}
+
+// TestSignedPresenceDataParses: the channel_data the auth endpoint signs
+// (internal/realtime/channels) reads back on the server as the same user.
+func TestSignedPresenceDataParses(t *testing.T) {
+	for _, id := range []int64{1, 42, 1<<53 + 1} {
+		resp, err := channels.SignChannel(testKey, testSecret, "1.2", "presence-tenant.7.room",
+			&channels.PresenceMember{UserID: channels.UserIDString(id), UserInfo: map[string]string{"name": "Ann"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pd, err := parsePresenceData(resp.ChannelData)
+		if err != nil || pd.UserID != channels.UserIDString(id) || string(pd.UserInfo) != `{"name":"Ann"}` {
+			t.Fatalf("signed channel_data %q reads back as %+v, %v", resp.ChannelData, pd, err)
+		}
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 )
 
 // Server is one realtime replica. Build it with NewServer, serve Handler,
@@ -309,7 +311,7 @@ func (s *Server) removeUser(c *conn, id string) {
 func (s *Server) terminateLocal(target string) {
 	match := func(c *conn) bool { return c.belongsTo(target) }
 	if t, ok := strings.CutPrefix(target, tenantTarget); ok {
-		id, ok := parseID(t)
+		id, ok := channels.ParseID(t)
 		if !ok {
 			return
 		}
@@ -368,7 +370,7 @@ func (s *Server) publish(ctx context.Context, channel, except string, payload []
 // publishEvent publishes an application event (HTTP API or client event);
 // on a cache channel it also becomes the channel's cached last event.
 func (s *Server) publishEvent(ctx context.Context, channel, except string, payload []byte) error {
-	return s.bus.publish(ctx, channel, except, payload, isCache(channel))
+	return s.bus.publish(ctx, channel, except, payload, channels.IsCache(channel))
 }
 
 // sweep pings silent sockets and closes those that miss the pong.

@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 )
 
 // signinWatching signs cl in as id watching the given users.
 func (cl *wsClient) signinWatching(id string, watch []string) frame {
 	cl.t.Helper()
-	ua, err := SignUser(testKey, testSecret, cl.socketID, UserData{ID: id, Watchlist: watch})
+	ua, err := channels.SignUser(testKey, testSecret, cl.socketID, channels.UserData{ID: id, Watchlist: watch})
 	if err != nil {
 		cl.t.Fatal(err)
 	}
@@ -72,7 +74,7 @@ func TestWatchlist(t *testing.T) {
 		many[i] = "1"
 	}
 	for _, wl := range [][]string{many, {"x y"}} {
-		ua, _ := SignUser(testKey, testSecret, bad.socketID, UserData{ID: "2", Watchlist: wl})
+		ua, _ := channels.SignUser(testKey, testSecret, bad.socketID, channels.UserData{ID: "2", Watchlist: wl})
 		bad.sendJSON(map[string]any{"event": "pusher:signin", "data": ua})
 		if f := bad.expect("pusher:error"); !strings.Contains(string(f.Data), "4009") || !strings.Contains(f.dataString(), "watchlist") {
 			t.Errorf("watchlist %v answered %s", wl[:1], f.Data)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 )
 
 type recordingSink struct {
@@ -49,8 +51,8 @@ func TestWebhookEvents(t *testing.T) {
 	ts := startServer(t, rdb, cfg, sink)
 	const room = "presence-tenant.7.room"
 	a, b := connect(t, ts), connect(t, ts)
-	a.subscribeSigned(room, &PresenceMember{UserID: "1"})
-	b.subscribeSigned(room, &PresenceMember{UserID: "2"})
+	a.subscribeSigned(room, &channels.PresenceMember{UserID: "1"})
+	b.subscribeSigned(room, &channels.PresenceMember{UserID: "2"})
 	b.sendJSON(map[string]any{"event": "client-wave", "channel": room, "data": map[string]any{}})
 	a.expect("client-wave")
 	_ = b.c.Close()
@@ -89,8 +91,8 @@ func TestWebhookSinkNeverBlocksSockets(t *testing.T) {
 	ts := startServer(t, rdb, cfg, sink)
 	a, b := connect(t, ts), connect(t, ts)
 	const room = "presence-tenant.7.room"
-	a.subscribeSigned(room, &PresenceMember{UserID: "1"})
-	b.subscribeSigned(room, &PresenceMember{UserID: "2"})
+	a.subscribeSigned(room, &channels.PresenceMember{UserID: "1"})
+	b.subscribeSigned(room, &channels.PresenceMember{UserID: "2"})
 	start := time.Now()
 	for i := range 5 {
 		b.sendJSON(map[string]any{"event": "client-x", "channel": room, "data": i})

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/palisade-hq/palisade/internal/bff"
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/ui"
 )
 
@@ -42,6 +43,10 @@ type filesData struct {
 	TenantID int64
 	UserID   int64
 	Manager  bool
+	// UserChannel and FilesChannel are the live channels the page hears
+	// scan results on, named here (internal/realtime/channels) so the
+	// script never spells them.
+	UserChannel, FilesChannel string
 }
 
 // filesPage lists the tenant's files. Listing and downloading work without
@@ -62,7 +67,8 @@ func (s *Server) filesPage(w http.ResponseWriter, r *http.Request, t tenantInfo)
 	}
 	p := s.page(t, m, "Files")
 	p.Flash = flash(r)
-	p.Data = filesData{Accept: acceptList(s.UploadTypes), Files: list.Files, TenantID: t.ID, UserID: m.User.ID, Manager: m.Role.CanManageMembers()}
+	p.Data = filesData{Accept: acceptList(s.UploadTypes), Files: list.Files, TenantID: t.ID, UserID: m.User.ID, Manager: m.Role.CanManageMembers(),
+		UserChannel: channels.EchoName(channels.User(t.ID, m.User.ID)), FilesChannel: channels.EchoName(channels.Files(t.ID))}
 	s.Views.Render(w, http.StatusOK, "files", p)
 }
 

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -210,5 +212,27 @@ func TestCopyAndDownload(t *testing.T) {
 	got, err := url.PathUnescape(html.UnescapeString(dl[1]))
 	if err != nil || got != want.String() {
 		t.Fatalf("download holds %q (%v), want %q", got, err, want.String())
+	}
+}
+
+// TestFilesPageNamesItsChannels: the files page is given the live channels
+// it listens on (its script does not build them), in laravel-echo's form
+// of the names the files feature publishes to.
+func TestFilesPageNamesItsChannels(t *testing.T) {
+	s := testenv.NewStack(t, "sqlite", nil)
+	c := s.Client()
+	signUp(t, s, c, "acme")
+	tn, err := s.Store.TenantBySlug(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.Store.UserByEmail(context.Background(), "owner@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, page := get(t, c, s.URL("acme.localhost", "/files"))
+	want := fmt.Sprintf(`data-user-channel="tenant.%d.user.%d" data-files-channel="tenant.%d.files"`, tn.ID, u.ID, tn.ID)
+	if st != http.StatusOK || !strings.Contains(page, want) {
+		t.Fatalf("files page %d without %s:\n%s", st, want, page)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/bff"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/realtime/channels"
 	"github.com/palisade-hq/palisade/internal/tenancy"
 	"github.com/palisade-hq/palisade/internal/ui"
 	"github.com/palisade-hq/palisade/internal/wire"
@@ -108,7 +109,7 @@ func (s *Server) realtime(tenantID, userID int64) *ui.Realtime {
 		port = map[bool]int{true: 443, false: 80}[tls]
 	}
 	return &ui.Realtime{Key: s.RealtimeKey, Host: u.Hostname(), Port: port, TLS: tls,
-		Channel: "tenant." + strconv.FormatInt(tenantID, 10) + ".user." + strconv.FormatInt(userID, 10)}
+		Channel: channels.EchoName(channels.User(tenantID, userID))}
 }
 
 // ReadyChecks: web is ready when the API is.

@@ -149,11 +149,12 @@
   }
   function onRealtime(ev) {
     listen(ev.detail.channel);
-    listen(ev.detail.echo.private("tenant." + table.getAttribute("data-tenant") + ".files"));
+    listen(ev.detail.echo.private(table.getAttribute("data-files-channel")));
   }
+  // The server names the channels (data-user-channel, data-files-channel).
   if (window.palisadeEcho) {
-    listen(window.palisadeEcho.private("tenant." + table.getAttribute("data-tenant") + ".user." + table.getAttribute("data-user")));
-    listen(window.palisadeEcho.private("tenant." + table.getAttribute("data-tenant") + ".files"));
+    listen(window.palisadeEcho.private(table.getAttribute("data-user-channel")));
+    listen(window.palisadeEcho.private(table.getAttribute("data-files-channel")));
   } else {
     document.addEventListener("palisade:realtime", onRealtime, { once: true });
   }

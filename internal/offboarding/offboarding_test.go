@@ -1,4 +1,4 @@
-package jobs_test
+package offboarding_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/jobs"
+	"github.com/palisade-hq/palisade/internal/offboarding"
 	"github.com/palisade-hq/palisade/internal/store"
 	"github.com/palisade-hq/palisade/internal/testenv"
 )
@@ -25,18 +26,15 @@ func (b *bucketDeleter) DeleteTenantData(_ context.Context, tenantID int64) erro
 	return b.fail
 }
 
-// filesOnly is a files feature without a TenantDataDeleter.
-type filesOnly struct{ jobs.FileJobs }
-
 // TestDeleteDueTenantsNeedsDeleter: with an object store configured but no
 // deleter wired, the job refuses rather than orphan the bucket.
 func TestDeleteDueTenantsNeedsDeleter(t *testing.T) {
-	h := newHarness(t)
+	reg := jobs.NewRegistry()
 	st := testenv.Store(t, "sqlite")
 	ctx := context.Background()
 	now := time.Now()
 	st.Now = func() time.Time { return now }
-	jobs.Register(h.reg, jobs.Deps{Store: st, Redis: h.rdb, Files: filesOnly{}, Now: func() time.Time { return now }})
+	offboarding.Register(reg, offboarding.Deps{Store: st, ObjectStore: true, Now: func() time.Time { return now }})
 	tn, _, err := st.SignUp(ctx, "acme", "Acme", store.NewUser{Email: "ada@acme.test", Name: "Ada", PasswordHash: "x"}, core.AuditEvent{Action: "tenant.signup"})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +45,7 @@ func TestDeleteDueTenantsNeedsDeleter(t *testing.T) {
 	if _, err := st.ApproveTenantDeletion(ctx, tn.ID, 2, 0, core.AuditEvent{Action: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.reg.Run(ctx, jobs.DeleteDueTenants.Name, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "TenantDataDeleter") {
+	if err := reg.Run(ctx, offboarding.DeleteDueTenants.Name, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "TenantDataDeleter") {
 		t.Fatalf("job without a deleter: %v", err)
 	}
 	if _, err := st.TenantByID(ctx, tn.ID); err != nil {
@@ -57,13 +55,13 @@ func TestDeleteDueTenantsNeedsDeleter(t *testing.T) {
 
 func TestDeleteDueTenants(t *testing.T) {
 	testenv.ForEachDriver(t, func(t *testing.T, driver string) {
-		h := newHarness(t)
+		reg := jobs.NewRegistry()
 		st := testenv.Store(t, driver)
 		ctx := context.Background()
 		now := time.Now()
 		st.Now = func() time.Time { return now }
 		del := &bucketDeleter{fail: errors.New("object store unavailable")}
-		jobs.Register(h.reg, jobs.Deps{Store: st, Redis: h.rdb, TenantData: del, Now: func() time.Time { return now }})
+		offboarding.Register(reg, offboarding.Deps{Store: st, TenantData: del, Now: func() time.Time { return now }})
 
 		gone, _, err := st.SignUp(ctx, "acme", "Acme", store.NewUser{Email: "ada@acme.test", Name: "Ada", PasswordHash: "x"}, core.AuditEvent{Action: "tenant.signup"})
 		if err != nil {
@@ -80,7 +78,7 @@ func TestDeleteDueTenants(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Inside the grace period nothing happens.
-		if err := h.reg.Run(ctx, jobs.DeleteDueTenants.Name, []byte(`{}`)); err != nil {
+		if err := reg.Run(ctx, offboarding.DeleteDueTenants.Name, []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
 		if len(del.calls) != 0 {
@@ -88,7 +86,7 @@ func TestDeleteDueTenants(t *testing.T) {
 		}
 		now = now.Add(2 * time.Hour)
 		// The bucket fails first: the rows must stay for the retry.
-		if err := h.reg.Run(ctx, jobs.DeleteDueTenants.Name, []byte(`{}`)); err == nil {
+		if err := reg.Run(ctx, offboarding.DeleteDueTenants.Name, []byte(`{}`)); err == nil {
 			t.Fatal("job succeeded although the bucket deletion failed")
 		}
 		if _, err := st.TenantByID(ctx, gone.ID); err != nil {
@@ -96,7 +94,7 @@ func TestDeleteDueTenants(t *testing.T) {
 		}
 		del.fail = nil
 		for run := 1; run <= 2; run++ {
-			if err := h.reg.Run(ctx, jobs.DeleteDueTenants.Name, []byte(`{}`)); err != nil {
+			if err := reg.Run(ctx, offboarding.DeleteDueTenants.Name, []byte(`{}`)); err != nil {
 				t.Fatalf("run %d: %v", run, err)
 			}
 		}

@@ -1,4 +1,4 @@
-package realtime
+package channels
 
 import (
 	"errors"
@@ -7,6 +7,41 @@ import (
 
 	"github.com/palisade-hq/palisade/internal/realtime/sign"
 )
+
+const (
+	testKey    = "test-key"
+	testSecret = "test-secret"
+)
+
+// TestNames: the names publishers use are tenant channels the auth
+// endpoint signs for the right members, and pages get them in Echo's form.
+func TestNames(t *testing.T) {
+	if got := User(7, 5); got != "private-tenant.7.user.5" {
+		t.Fatalf("User(7, 5) = %q", got)
+	}
+	if got := Files(7); got != "private-tenant.7.files" {
+		t.Fatalf("Files(7) = %q", got)
+	}
+	if got := EchoName(User(7, 5)); got != "tenant.7.user.5" {
+		t.Fatalf("EchoName = %q", got)
+	}
+	tc, err := ParseTenantChannel(User(7, 5))
+	if err != nil || tc.TenantID != 7 || tc.UserID != 5 {
+		t.Fatalf("User parses as %+v %v", tc, err)
+	}
+	for _, c := range []struct {
+		channel      string
+		tenant, user int64
+		ok           bool
+	}{
+		{User(7, 5), 7, 5, true}, {User(7, 5), 7, 6, false}, {User(7, 5), 8, 5, false},
+		{Files(7), 7, 6, true}, {Files(7), 8, 6, false},
+	} {
+		if err := AuthorizeChannel(c.tenant, c.user, c.channel); (err == nil) != c.ok {
+			t.Errorf("AuthorizeChannel(%d, %d, %q) = %v, want ok=%v", c.tenant, c.user, c.channel, err, c.ok)
+		}
+	}
+}
 
 func TestAuthorizeChannel(t *testing.T) {
 	tests := []struct {

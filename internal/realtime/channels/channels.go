@@ -1,4 +1,10 @@
-package realtime
+// Package channels is Palisade's realtime channel naming and channel
+// authorisation: the names publishers use (Files, User), the rules the
+// realtime server and the API's auth endpoint both apply, and the
+// signatures that endpoint returns. It is a leaf (the standard library and
+// realtime/sign only), so the API, the realtime server and every publisher
+// share one spelling without the API importing the server.
+package channels
 
 import (
 	"errors"
@@ -9,22 +15,18 @@ import (
 
 // Channel name prefixes of the protocol and of Palisade's tenant scoping.
 const (
-	privatePrefix  = "private-"
-	presencePrefix = "presence-"
+	privatePrefix = "private-"
+	// PresencePrefix starts a presence channel's name.
+	PresencePrefix = "presence-"
 
 	encryptedPrefix = "private-encrypted-"
 	cacheMarker     = "cache-"
 	tenantMarker    = "tenant."
 
-	// serverToUserPrefix starts the channel pusher-js subscribes to after
+	// ServerToUserPrefix starts the channel pusher-js subscribes to after
 	// pusher:signin ("#server-to-user-<user id>"); only a socket signed in
 	// as that user may subscribe, and sendToUser publishes to it.
-	serverToUserPrefix = "#server-to-user-"
-	// terminateChannel is the bus's control channel: its message is a user
-	// id whose sockets every replica closes. '#' cannot start a channel a
-	// client can name, and old replicas ignore it (no such local channel).
-	terminateChannel = "#terminate-user"
-
+	ServerToUserPrefix = "#server-to-user-"
 	// laravelUserPrefix is Laravel's default notification channel
 	// (App.Models.User.{id}); inside a tenant's namespace it belongs to that
 	// user alone, like user.<id>.
@@ -45,22 +47,25 @@ var (
 	ErrChannelPublic = errors.New("public channel needs no authorisation")
 )
 
-type channelKind uint8
+// Kind is a channel's protocol kind, from its prefix.
+type Kind uint8
 
+// Kinds; encrypted channels are private.
 const (
-	kindPublic channelKind = iota
-	kindPrivate
-	kindPresence
+	KindPublic Kind = iota
+	KindPrivate
+	KindPresence
 )
 
-func kindOf(channel string) channelKind {
+// KindOf is channel's kind.
+func KindOf(channel string) Kind {
 	switch {
-	case strings.HasPrefix(channel, presencePrefix):
-		return kindPresence
+	case strings.HasPrefix(channel, PresencePrefix):
+		return KindPresence
 	case strings.HasPrefix(channel, privatePrefix):
-		return kindPrivate
+		return KindPrivate
 	}
-	return kindPublic
+	return KindPublic
 }
 
 // ValidChannelName applies the protocol's rule: 1 to 200 characters out of
@@ -81,14 +86,14 @@ func ValidChannelName(name string) bool {
 	return true
 }
 
-// isEncrypted reports an end-to-end encrypted channel: the server relays
+// IsEncrypted reports an end-to-end encrypted channel: the server relays
 // its ciphertext and never sees the key.
-func isEncrypted(channel string) bool { return strings.HasPrefix(channel, encryptedPrefix) }
+func IsEncrypted(channel string) bool { return strings.HasPrefix(channel, encryptedPrefix) }
 
-// isCache reports a cache channel (cache-, private-cache-,
+// IsCache reports a cache channel (cache-, private-cache-,
 // private-encrypted-cache-, presence-cache-): the server keeps its last
 // event for late subscribers.
-func isCache(channel string) bool {
+func IsCache(channel string) bool {
 	_, rest := splitKind(channel)
 	return strings.HasPrefix(rest, cacheMarker)
 }
@@ -96,7 +101,7 @@ func isCache(channel string) bool {
 // splitKind returns the kind prefix ("private-", "private-encrypted-",
 // "presence-" or "") and the rest of the name.
 func splitKind(channel string) (prefix, rest string) {
-	for _, p := range []string{encryptedPrefix, privatePrefix, presencePrefix} {
+	for _, p := range []string{encryptedPrefix, privatePrefix, PresencePrefix} {
 		if r, ok := strings.CutPrefix(channel, p); ok {
 			return p, r
 		}
@@ -104,9 +109,9 @@ func splitKind(channel string) (prefix, rest string) {
 	return "", channel
 }
 
-// serverToUser returns the user id of a "#server-to-user-<id>" channel.
-func serverToUser(channel string) (string, bool) {
-	id, ok := strings.CutPrefix(channel, serverToUserPrefix)
+// ServerToUser returns the user id of a "#server-to-user-<id>" channel.
+func ServerToUser(channel string) (string, bool) {
+	id, ok := strings.CutPrefix(channel, ServerToUserPrefix)
 	if !ok || !ValidUserID(id) {
 		return "", false
 	}
@@ -118,14 +123,6 @@ func serverToUser(channel string) (string, bool) {
 // printable name.
 func ValidUserID(id string) bool {
 	return id != "" && len(id) <= 160 && ValidChannelName(id)
-}
-
-// validEventChannel is a channel the HTTP API may publish to.
-func validEventChannel(channel string) bool {
-	if _, ok := serverToUser(channel); ok {
-		return true
-	}
-	return ValidChannelName(channel)
 }
 
 // TenantChannel is a parsed tenant-scoped channel name.
@@ -155,7 +152,7 @@ func ParseTenantChannel(channel string) (TenantChannel, error) {
 	}
 	prefix, after := splitKind(channel)
 	switch prefix {
-	case presencePrefix:
+	case PresencePrefix:
 		tc.Presence = true
 	case encryptedPrefix:
 		tc.Encrypted = true
@@ -174,7 +171,7 @@ func ParseTenantChannel(channel string) (TenantChannel, error) {
 	if !ok || rest == "" {
 		return tc, fmt.Errorf("%w: %q has no name after the tenant id", ErrChannelForbidden, channel)
 	}
-	id, ok := parseID(idText)
+	id, ok := ParseID(idText)
 	if !ok {
 		return tc, fmt.Errorf("%w: %q has no canonical tenant id", ErrChannelForbidden, channel)
 	}
@@ -185,7 +182,7 @@ func ParseTenantChannel(channel string) (TenantChannel, error) {
 	}
 	if isUser || rest == "user" || rest == strings.TrimSuffix(laravelUserPrefix, ".") {
 		uText, _, _ := strings.Cut(u, ".")
-		uid, ok := parseID(uText)
+		uid, ok := ParseID(uText)
 		if !ok {
 			return tc, fmt.Errorf("%w: %q has no canonical user id", ErrChannelForbidden, channel)
 		}
@@ -194,7 +191,9 @@ func ParseTenantChannel(channel string) (TenantChannel, error) {
 	return tc, nil
 }
 
-func parseID(s string) (int64, bool) {
+// ParseID parses a canonical positive decimal id (no sign, no leading
+// zero), the only spelling of a tenant or user id in a channel name.
+func ParseID(s string) (int64, bool) {
 	if s == "" || s[0] == '0' || len(s) > 19 {
 		return 0, false
 	}
@@ -223,7 +222,7 @@ func AuthorizeChannel(tenantID, userID int64, channel string) error {
 	if !ValidChannelName(channel) {
 		return fmt.Errorf("%w: %q", ErrChannelInvalid, channel)
 	}
-	if kindOf(channel) == kindPublic {
+	if KindOf(channel) == KindPublic {
 		return ErrChannelPublic
 	}
 	tc, err := ParseTenantChannel(channel)
@@ -238,3 +237,24 @@ func AuthorizeChannel(tenantID, userID int64, channel string) error {
 	}
 	return nil
 }
+
+// Tenant is the private channel "private-tenant.<T>.<name>", open to every
+// member of tenant T; name must not start with "user." (see User).
+func Tenant(tenantID int64, name string) string {
+	return privatePrefix + tenantMarker + strconv.FormatInt(tenantID, 10) + "." + name
+}
+
+// User is user U's own channel in tenant T, "private-tenant.<T>.user.<U>":
+// only U is signed into it. Pages get it live (notices, their uploads'
+// scan results).
+func User(tenantID, userID int64) string {
+	return Tenant(tenantID, "user."+strconv.FormatInt(userID, 10))
+}
+
+// Files is tenant T's files channel, where every member's page hears of
+// scan results.
+func Files(tenantID int64) string { return Tenant(tenantID, "files") }
+
+// EchoName is a private channel's name as laravel-echo's private() takes
+// it, without "private-": what pages are given to subscribe with.
+func EchoName(channel string) string { return strings.TrimPrefix(channel, privatePrefix) }

@@ -1,4 +1,4 @@
-package realtime
+package channels
 
 import (
 	"crypto/sha256"
@@ -59,7 +59,7 @@ func ChannelSharedSecret(masterKey []byte, channel string) []byte {
 // SignEncryptedChannel signs a private-encrypted- channel and adds its
 // shared secret.
 func SignEncryptedChannel(key, secret string, masterKey []byte, socketID, channel string) (AuthResponse, error) {
-	if !isEncrypted(channel) {
+	if !IsEncrypted(channel) {
 		return AuthResponse{}, fmt.Errorf("sign channel: %q is not an encrypted channel", channel)
 	}
 	if len(masterKey) != EncryptionMasterKeyLen {
@@ -113,7 +113,7 @@ type PresenceMember struct {
 // as a string); for a private channel it must be nil. Call AuthorizeChannel
 // first: SignChannel signs whatever it is given.
 func SignChannel(key, secret, socketID, channel string, member *PresenceMember) (AuthResponse, error) {
-	if isEncrypted(channel) {
+	if IsEncrypted(channel) {
 		return AuthResponse{}, fmt.Errorf("sign channel: %w: use SignEncryptedChannel", ErrNoEncryptionKey)
 	}
 	return signChannel(key, secret, socketID, channel, member)
@@ -127,10 +127,10 @@ func signChannel(key, secret, socketID, channel string, member *PresenceMember) 
 		return AuthResponse{}, fmt.Errorf("sign channel: %w: %q", ErrChannelInvalid, channel)
 	}
 	var data string
-	switch kindOf(channel) {
-	case kindPublic:
+	switch KindOf(channel) {
+	case KindPublic:
 		return AuthResponse{}, fmt.Errorf("sign channel: %w", ErrChannelPublic)
-	case kindPresence:
+	case KindPresence:
 		if member == nil || member.UserID == "" {
 			return AuthResponse{}, errors.New("sign channel: a presence channel needs a member with a user id")
 		}
@@ -139,7 +139,7 @@ func signChannel(key, secret, socketID, channel string, member *PresenceMember) 
 			return AuthResponse{}, fmt.Errorf("sign channel: member: %w", err)
 		}
 		data = string(b)
-	case kindPrivate:
+	case KindPrivate:
 		if member != nil {
 			return AuthResponse{}, errors.New("sign channel: a private channel takes no member data")
 		}

@@ -1,6 +1,7 @@
-package realtime
+package channels
 
 import (
+	"encoding/json"
 	"errors"
 	"regexp"
 	"strconv"
@@ -110,7 +111,8 @@ func FuzzChannelAuth(f *testing.F) {
 			t.Fatalf("signature %q does not bind socket %q to channel %q", resp.Auth, socketID, channel)
 		}
 		if tc.Presence {
-			pd, err := parsePresenceData(resp.ChannelData)
+			var pd PresenceMember
+			err := json.Unmarshal([]byte(resp.ChannelData), &pd)
 			if err != nil || pd.UserID != UserIDString(userID) {
 				t.Fatalf("signed channel_data %q reads back as %+v, %v", resp.ChannelData, pd, err)
 			}
