@@ -89,7 +89,7 @@ func TestHQBreakGlassFileViewer(t *testing.T) {
 
 		r := op.do("GET", list, nil)
 		want(t, r, http.StatusForbidden)
-		if r.errorReason() != wire.ReasonBreakGlassMissing || r.errorField() != "" {
+		if r.errorReason() != wire.ReasonBreakGlassMissing || r.errorField() != "break_glass" {
 			t.Fatalf("refusal without reason break_glass_missing: %s", r.body)
 		}
 		want(t, op.do("GET", "/api/hq/tenants/99999/files", nil), http.StatusNotFound)

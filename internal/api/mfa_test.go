@@ -26,13 +26,14 @@ func (r resp) field(t *testing.T) string {
 }
 
 // wantStep checks a refusal that asks the client to log in further or
-// again: its kind and reason, and no field (which names inputs only).
+// again: its kind and reason, and in field only what the previous release
+// sent there (wire.LegacyField), for its BFFs during a rolling deploy.
 func wantStep(t *testing.T, r resp, kind wire.Kind, reason string) {
 	t.Helper()
 	var e struct{ Error httpx.ErrorDetail }
 	r.json(t, &e)
-	if r.status != http.StatusForbidden || e.Error.Kind != kind || e.Error.Reason != reason || e.Error.Field != "" {
-		t.Fatalf("got %d kind %q reason %q field %q, want 403 %s (%s) without a field: %s", r.status, e.Error.Kind, e.Error.Reason, e.Error.Field, kind, reason, r.body)
+	if r.status != http.StatusForbidden || e.Error.Kind != kind || e.Error.Reason != reason || e.Error.Field != wire.LegacyField(reason) {
+		t.Fatalf("got %d kind %q reason %q field %q, want 403 %s (%s) with only the previous release's field: %s", r.status, e.Error.Kind, e.Error.Reason, e.Error.Field, kind, reason, r.body)
 	}
 }
 func (s *stack) login(host, email string) *browser {

@@ -139,8 +139,20 @@ func (c *Client) Call(w http.ResponseWriter, r *http.Request, method, path strin
 		}
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
 			e.Code, e.Kind, e.Reason, e.Message, e.Field = eb.Error.Code, eb.Error.Kind, eb.Error.Reason, eb.Error.Message, eb.Error.Field
+			if e.Field != "" && e.Field == wire.LegacyField(e.Reason) {
+				e.Field = "" // the old signal beside the kind, not an input
+			}
 		} else {
 			e.Code, e.Message = "upstream", http.StatusText(resp.StatusCode)
+		}
+		if e.Kind == "" {
+			// An API of the previous release: no kind, signals in field.
+			if reason, ok := wire.LegacyReason(resp.StatusCode, e.Field); ok {
+				e.Reason, e.Field = reason, ""
+				if k, ok := wire.ReasonKind(reason); ok {
+					e.Kind = k
+				}
+			}
 		}
 		if e.Kind == "" {
 			e.Kind = kindOfStatus(resp.StatusCode)

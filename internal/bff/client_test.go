@@ -45,3 +45,53 @@ func TestAPIErrorKindFallback(t *testing.T) {
 		t.Fatalf("got %+v", err)
 	}
 }
+
+// TestAPIErrorOfThePreviousRelease: during a rolling deploy the BFF may
+// reach an API of the previous release, which sent the step-up signals in
+// "field" and no kind; the client reads the kind from them. And an API of
+// this release still sends that field beside the kind (for the previous
+// BFF), which the client does not take for an input.
+func TestAPIErrorOfThePreviousRelease(t *testing.T) {
+	for _, c := range []struct {
+		status       int
+		field        string
+		kind         wire.Kind
+		reason       string
+		loginNeeded  bool
+		keepsAsInput bool
+	}{
+		{http.StatusForbidden, "mfa", wire.KindMFARequired, wire.ReasonMFAPending, true, false},
+		{http.StatusForbidden, "mfa_enrolment", wire.KindMFAEnrolmentRequired, wire.ReasonMFANotEnrolled, true, false},
+		{http.StatusForbidden, "reauth", wire.KindReauthRequired, wire.ReasonLoginNotRecent, false, false},
+		{http.StatusForbidden, "break_glass", wire.KindForbidden, wire.ReasonBreakGlassMissing, false, false},
+		{http.StatusConflict, "status", wire.KindConflict, wire.ReasonFileScanPending, false, false},
+		{http.StatusForbidden, "status", wire.KindForbidden, wire.ReasonFileRefused, false, false},
+		// A real input stays an input, and a status that never carried
+		// the signal does not get it.
+		{http.StatusUnprocessableEntity, "password", wire.KindValidation, "", false, true},
+		{http.StatusUnprocessableEntity, "mfa", wire.KindValidation, "", false, true},
+	} {
+		for _, withKind := range []bool{false, true} {
+			detail := httpx.ErrorDetail{Code: "x", Field: c.field, Message: "m"}
+			if withKind {
+				detail.Kind, detail.Reason = c.kind, c.reason
+			}
+			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(c.status)
+				_ = json.NewEncoder(w).Encode(httpx.ErrorBody{Error: detail})
+			}))
+			client, _ := bff.NewClient(api.URL)
+			err := client.Call(nil, httptest.NewRequest("GET", "http://acme.localhost:3000/", nil), "GET", "/api/me", nil, nil)
+			api.Close()
+			e, ok := bff.AsAPIError(err)
+			wantField := ""
+			if c.keepsAsInput {
+				wantField = c.field
+			}
+			if !ok || e.Kind != c.kind || e.Reason != c.reason || e.Field != wantField || e.LoginNeeded() != c.loginNeeded {
+				t.Errorf("%d field %q (kind sent: %v): got %+v, want kind %s reason %q field %q", c.status, c.field, withKind, err, c.kind, c.reason, wantField)
+			}
+		}
+	}
+}

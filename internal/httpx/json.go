@@ -121,7 +121,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if e.Kind == core.KindThrottled && e.RetryAfterSeconds > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
 	}
-	WriteJSON(w, StatusOf(e.Kind), ErrorBody{ErrorDetail{Code: string(e.Kind), Kind: KindOf(e), Reason: reasonOf(e), Message: e.Message, Field: e.Field}})
+	reason, field := reasonOf(e), e.Field
+	if field == "" {
+		field = wire.LegacyField(reason) // for a BFF of the previous release; see wire.LegacyField
+	}
+	WriteJSON(w, StatusOf(e.Kind), ErrorBody{ErrorDetail{Code: string(e.Kind), Kind: KindOf(e), Reason: reason, Message: e.Message, Field: field}})
 }
 
 // DecodeJSON reads one JSON object into dst, refusing other content types,

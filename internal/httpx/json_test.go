@@ -15,7 +15,9 @@ import (
 
 // TestWriteErrorKinds: every domain error reaches the client with its
 // wire kind and reason beside the code; the reasons that are steps of
-// logging in are kinds of their own, and field stays the input's name.
+// logging in are kinds of their own, and field is the input's name (or,
+// for one release, the signal the previous release sent there:
+// wire.LegacyField).
 func TestWriteErrorKinds(t *testing.T) {
 	for _, c := range []struct {
 		err    error
@@ -29,10 +31,10 @@ func TestWriteErrorKinds(t *testing.T) {
 		{core.ErrNotFound, 404, "not_found", wire.KindNotFound, "", ""},
 		{core.Errorf(core.KindConflict, "taken"), 409, "conflict", wire.KindConflict, "", ""},
 		{core.Errorf(core.KindForbidden, "no"), 403, "forbidden", wire.KindForbidden, "", ""},
-		{&core.Error{Kind: core.KindForbidden, Reason: wire.ReasonMFAPending, Message: "code"}, 403, "forbidden", wire.KindMFARequired, wire.ReasonMFAPending, ""},
-		{&core.Error{Kind: core.KindForbidden, Reason: wire.ReasonMFANotEnrolled, Message: "enrol"}, 403, "forbidden", wire.KindMFAEnrolmentRequired, wire.ReasonMFANotEnrolled, ""},
-		{&core.Error{Kind: core.KindForbidden, Reason: wire.ReasonLoginNotRecent, Message: "again"}, 403, "forbidden", wire.KindReauthRequired, wire.ReasonLoginNotRecent, ""},
-		{&core.Error{Kind: core.KindForbidden, Reason: wire.ReasonBreakGlassMissing, Message: "grant"}, 403, "forbidden", wire.KindForbidden, wire.ReasonBreakGlassMissing, ""},
+		{&core.Error{Kind: core.KindForbidden, Reason: wire.ReasonMFAPending, Message: "code"}, 403, "forbidden", wire.KindMFARequired, wire.ReasonMFAPending, "mfa"},
+		{&core.Error{Kind: core.KindForbidden, Reason: wire.ReasonMFANotEnrolled, Message: "enrol"}, 403, "forbidden", wire.KindMFAEnrolmentRequired, wire.ReasonMFANotEnrolled, "mfa_enrolment"},
+		{&core.Error{Kind: core.KindForbidden, Reason: wire.ReasonLoginNotRecent, Message: "again"}, 403, "forbidden", wire.KindReauthRequired, wire.ReasonLoginNotRecent, "reauth"},
+		{&core.Error{Kind: core.KindForbidden, Reason: wire.ReasonBreakGlassMissing, Message: "grant"}, 403, "forbidden", wire.KindForbidden, wire.ReasonBreakGlassMissing, "break_glass"},
 		{core.Errorf(core.KindSuspended, "suspended"), 403, "tenant_suspended", wire.KindForbidden, wire.ReasonTenantSuspended, ""},
 		{&core.Error{Kind: core.KindUnauthenticated, Field: "password", Message: "wrong"}, 401, "unauthenticated", wire.KindUnauthenticated, "", "password"},
 		{&core.Error{Kind: core.KindThrottled, RetryAfterSeconds: 3, Message: "slow down"}, 429, "throttled", wire.KindRateLimited, "", ""},

@@ -75,3 +75,44 @@ func ReasonKind(reason string) (Kind, bool) {
 	}
 	return "", false
 }
+
+// Before kinds existed, the API carried these signals in "field". Web, HQ
+// and the API deploy through separate pipelines and roll back on their
+// own, so for one release both sides speak both (the expand step of
+// docs/operations.md's expand/contract rule): the API still writes the
+// old field next to the kind, and the BFF reads a kind from the old field
+// when an API of the previous release sent none. Remove both (the
+// contract step) in the release after the one that introduced kinds
+// (CHANGELOG, Unreleased).
+var legacyFields = map[string]string{
+	ReasonMFAPending:        "mfa",
+	ReasonMFANotEnrolled:    "mfa_enrolment",
+	ReasonLoginNotRecent:    "reauth",
+	ReasonBreakGlassMissing: "break_glass",
+	ReasonFileScanPending:   "status",
+	ReasonFileRefused:       "status",
+}
+
+// LegacyField is the "field" the previous release sent for the reason, or
+// "" when it sent none.
+func LegacyField(reason string) string { return legacyFields[reason] }
+
+// LegacyReason is the reason an answer of the previous release meant by
+// its field and status ("", false when it meant none).
+func LegacyReason(status int, field string) (string, bool) {
+	switch {
+	case status == 403 && field == "mfa":
+		return ReasonMFAPending, true
+	case status == 403 && field == "mfa_enrolment":
+		return ReasonMFANotEnrolled, true
+	case status == 403 && field == "reauth":
+		return ReasonLoginNotRecent, true
+	case status == 403 && field == "break_glass":
+		return ReasonBreakGlassMissing, true
+	case status == 409 && field == "status":
+		return ReasonFileScanPending, true
+	case status == 403 && field == "status":
+		return ReasonFileRefused, true
+	}
+	return "", false
+}
