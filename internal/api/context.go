@@ -14,7 +14,7 @@ import (
 // requestContext is what middleware learned about a request.
 type requestContext struct {
 	tenant *core.Tenant
-	// store is tenant's store handle, made once by tenantScope: handlers
+	// store is the tenant's store handle, made once by tenantScope: handlers
 	// of the tenant realm reach tenant rows only through it (tenantStore).
 	store    *store.TenantStore
 	member   *core.Member
