@@ -109,7 +109,7 @@ func (s *Server) handoff(w http.ResponseWriter, r *http.Request) error {
 		return core.Invalid("token", "this sign-in link belongs to another organisation")
 	}
 	userID, _ := strconv.ParseInt(uid, 10, 64)
-	m, err := s.Store.Tenant(rc.tenant.ID).Member(r.Context(), userID)
+	m, err := s.tenantStore(r).Member(r.Context(), userID)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allowAttempt(r, a); err != nil {
 		return err
 	}
-	m, err := s.checkTenantPassword(r.Context(), rc.tenant.ID, email, req.Password)
+	m, err := s.checkTenantPassword(r.Context(), s.tenantStore(r), email, req.Password)
 	if err != nil {
 		if errors.Is(err, errBadCredentials) {
 			if ferr := s.failedAttempt(r, a); ferr != nil {
@@ -191,7 +191,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 
 // checkTenantPassword verifies a member's password. Unknown emails, wrong
 // passwords and non-members all look the same, and take the same time.
-func (s *Server) checkTenantPassword(ctx context.Context, tenantID int64, email, password string) (core.Member, error) {
+func (s *Server) checkTenantPassword(ctx context.Context, ts *store.TenantStore, email, password string) (core.Member, error) {
 	u, err := s.Store.UserByEmail(ctx, email)
 	if core.IsNotFound(err) {
 		s.Hasher.VerifyDummy(password)
@@ -207,7 +207,7 @@ func (s *Server) checkTenantPassword(ctx context.Context, tenantID int64, email,
 	if !ok {
 		return core.Member{}, errBadCredentials
 	}
-	m, err := s.Store.Tenant(tenantID).Member(ctx, u.ID)
+	m, err := ts.Member(ctx, u.ID)
 	if core.IsNotFound(err) {
 		return core.Member{}, errBadCredentials
 	}
@@ -264,7 +264,7 @@ func (s *Server) requestPasswordReset(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	rc := reqCtx(r)
-	ts := s.Store.Tenant(rc.tenant.ID)
+	ts := s.tenantStore(r)
 	u, err := s.Store.UserByEmail(r.Context(), email)
 	if err == nil {
 		if _, merr := ts.Member(r.Context(), u.ID); merr == nil {
@@ -311,7 +311,7 @@ func (s *Server) confirmPasswordReset(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	uid, err := s.Store.Tenant(reqCtx(r).tenant.ID).ResetPassword(r.Context(), auth.HashToken(req.Token), hash, s.event(r, "auth.password_reset.completed"))
+	uid, err := s.tenantStore(r).ResetPassword(r.Context(), auth.HashToken(req.Token), hash, s.event(r, "auth.password_reset.completed"))
 	if err != nil {
 		return err
 	}

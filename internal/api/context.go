@@ -13,7 +13,10 @@ import (
 
 // requestContext is what middleware learned about a request.
 type requestContext struct {
-	tenant   *core.Tenant
+	tenant *core.Tenant
+	// store is the tenant's store handle, made once by tenantScope: handlers
+	// of the tenant realm reach tenant rows only through it (tenantStore).
+	store    *store.TenantStore
 	member   *core.Member
 	operator *core.Operator
 	// token is set when the request authenticated with a personal access
@@ -61,6 +64,7 @@ func (s *Server) tenantScope(allowSuspended bool, next http.Handler) http.Handle
 		}
 		r, rc := withReqCtx(r)
 		rc.tenant = &t
+		rc.store = s.Store.Tenant(t.ID)
 		r = r.WithContext(obs.WithTenantID(r.Context(), t.ID))
 		next.ServeHTTP(w, r)
 		return nil
@@ -98,7 +102,7 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 			s.auditDenied(r, "session.cross_tenant", "session of another organisation presented")
 			return &core.Error{Kind: core.KindForbidden, Message: "this session belongs to another organisation; log in here"}
 		}
-		m, err := s.Store.Tenant(rc.tenant.ID).Member(r.Context(), uid)
+		m, err := s.tenantStore(r).Member(r.Context(), uid)
 		if core.IsNotFound(err) {
 			// Removed since login: the session is void.
 			_ = s.endTenantSession(r)
@@ -108,10 +112,10 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 			return err
 		}
 		rc.member = &m
-		if err := s.checkSession(r, sm, rc.tenant.ID, uid); err != nil {
+		if err := s.checkSession(r, sm, s.tenantStore(r), uid); err != nil {
 			return err
 		}
-		required, err := s.Store.Tenant(rc.tenant.ID).RequiresMFA(r.Context())
+		required, err := s.tenantStore(r).RequiresMFA(r.Context())
 		if err != nil {
 			return err
 		}

@@ -11,8 +11,13 @@ import (
 	"github.com/palisade-hq/palisade/internal/store"
 )
 
+// tenantStore is the request's tenant handle, which tenantScope made from
+// the host: the one way a tenant-realm handler reaches tenant rows.
 func (s *Server) tenantStore(r *http.Request) *store.TenantStore {
-	return s.Store.Tenant(reqCtx(r).tenant.ID)
+	if rc := reqCtx(r); rc != nil && rc.store != nil {
+		return rc.store
+	}
+	panic("api: tenantStore outside tenantScope")
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {

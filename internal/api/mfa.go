@@ -176,7 +176,7 @@ func (s *Server) writeMFAStatus(w http.ResponseWriter, r *http.Request, subj sto
 	}
 	out := map[string]any{"mfa": st}
 	if rc := reqCtx(r); rc.tenant != nil {
-		req, err := s.Store.Tenant(rc.tenant.ID).RequiresMFA(r.Context())
+		req, err := s.tenantStore(r).RequiresMFA(r.Context())
 		if err != nil {
 			return err
 		}

@@ -366,7 +366,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 		if !ok {
 			return nil, errors.New("unknown user handle")
 		}
-		m, err := s.Store.Tenant(rc.tenant.ID).Member(r.Context(), uid)
+		m, err := s.tenantStore(r).Member(r.Context(), uid)
 		if err != nil {
 			return nil, errors.New("not a member of this organisation")
 		}

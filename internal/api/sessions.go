@@ -26,9 +26,8 @@ var errSessionRevoked = &core.Error{Kind: core.KindUnauthenticated, Message: "th
 // cutoff (an operator ended the tenant's sessions, or the password
 // changed), and keeps its last-seen time current. Only a hash of the
 // token is ever stored.
-func (s *Server) checkSession(r *http.Request, sm *scs.SessionManager, tenantID, userID int64) error {
+func (s *Server) checkSession(r *http.Request, sm *scs.SessionManager, ts *store.TenantStore, userID int64) error {
 	tokenHash := auth.HashToken(sm.Token(r.Context()))
-	ts := s.Store.Tenant(tenantID)
 	c, err := ts.CheckSession(r.Context(), userID, tokenHash)
 	if err != nil {
 		return err

@@ -37,7 +37,7 @@ func (s *Server) startTenantSession(r *http.Request, userID int64, secondFactor 
 	ctx := r.Context()
 	sm := s.TenantSessions
 	if old := sm.Token(ctx); old != "" {
-		if err := s.Store.ForgetSession(ctx, auth.HashToken(old)); err != nil {
+		if err := s.tenantStore(r).ForgetSession(ctx, auth.HashToken(old)); err != nil {
 			return err
 		}
 	}
@@ -65,7 +65,7 @@ func (s *Server) startTenantSession(r *http.Request, userID int64, secondFactor 
 		sm.Put(ctx, keyMFAAt, now.Unix())
 		sm.Put(ctx, keyAuthAt, now.Unix())
 	}
-	return s.Store.Tenant(tenantID).IndexSession(ctx, userID, auth.HashToken(sm.Token(ctx)), r.UserAgent(), s.clientIP(r), awaitingMFA)
+	return s.tenantStore(r).IndexSession(ctx, userID, auth.HashToken(sm.Token(ctx)), r.UserAgent(), s.clientIP(r), awaitingMFA)
 }
 
 // startOperatorSession logs operatorID in to HQ (a password login, or an
@@ -104,7 +104,7 @@ func (s *Server) renewSessionToken(r *http.Request, sm *scs.SessionManager) erro
 	case sm == s.OperatorSessions:
 		return s.Store.RekeyOperatorSession(ctx, auth.HashToken(old), auth.HashToken(sm.Token(ctx)))
 	case sm == s.TenantSessions:
-		return s.Store.RekeySession(ctx, auth.HashToken(old), auth.HashToken(sm.Token(ctx)))
+		return s.tenantStore(r).RekeySession(ctx, auth.HashToken(old), auth.HashToken(sm.Token(ctx)))
 	}
 	return nil
 }
@@ -114,7 +114,7 @@ func (s *Server) renewSessionToken(r *http.Request, sm *scs.SessionManager) erro
 func (s *Server) endTenantSession(r *http.Request) error {
 	ctx := r.Context()
 	if tok := s.TenantSessions.Token(ctx); tok != "" {
-		if err := s.Store.ForgetSession(ctx, auth.HashToken(tok)); err != nil {
+		if err := s.tenantStore(r).ForgetSession(ctx, auth.HashToken(tok)); err != nil {
 			return err
 		}
 	}

@@ -66,11 +66,10 @@ var errBadToken = &core.Error{Kind: core.KindUnauthenticated, Message: "the API 
 // owner must still be a member (with their current role, not the role they
 // had when the token was made).
 func (s *Server) tokenUser(r *http.Request, raw string) (*core.Member, *store.APIToken, error) {
-	rc := reqCtx(r)
 	if !auth.LooksLikePAT(raw) {
 		return nil, nil, errBadToken
 	}
-	ts := s.Store.Tenant(rc.tenant.ID)
+	ts := s.tenantStore(r)
 	tok, err := ts.APITokenByHash(r.Context(), auth.HashToken(raw))
 	if core.IsNotFound(err) {
 		s.auditDenied(r, "api_token.refused", "unknown token or a token of another organisation")

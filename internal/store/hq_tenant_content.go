@@ -31,7 +31,7 @@ func (ts *TenantStore) RevokeBreakGlass(ctx context.Context, grantID int64, ev c
 		if err != nil {
 			return notFound(err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE break_glass SET expires_at = ? WHERE id = ?`, now, b.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE break_glass SET expires_at = ? WHERE id = ? AND tenant_id = ?`, now, b.ID, ts.tenantID); err != nil {
 			return fmt.Errorf("revoke break-glass: %w", err)
 		}
 		b.ExpiresAt = fromMillis(now)

@@ -75,16 +75,17 @@ func (ts *TenantStore) TouchSession(ctx context.Context, tokenHash, userAgent, i
 // RekeySession moves a session's index entry to its new token (the token
 // is renewed at each privilege change); the session is then fully logged
 // in. A revoked entry stays revoked under the old token, so the renewed
-// session is unknown and void.
-func (s *Store) RekeySession(ctx context.Context, oldHash, newHash string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE session_index SET token_hash = ?, awaiting_mfa = ? WHERE token_hash = ? AND revoked_at IS NULL`, newHash, false, oldHash)
+// session is unknown and void. Another tenant's entry is left alone.
+func (ts *TenantStore) RekeySession(ctx context.Context, oldHash, newHash string) error {
+	_, err := ts.s.db.ExecContext(ctx, `UPDATE session_index SET token_hash = ?, awaiting_mfa = ? WHERE token_hash = ? AND tenant_id = ? AND revoked_at IS NULL`, newHash, false, oldHash, ts.tenantID)
 	return err
 }
 
 // ForgetSession removes a session's index entry: it was logged out, or
-// replaced by a new login. An unknown hash is no error.
-func (s *Store) ForgetSession(ctx context.Context, tokenHash string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM session_index WHERE token_hash = ?`, tokenHash)
+// replaced by a new login. An unknown hash, or another tenant's, is no
+// error and removes nothing.
+func (ts *TenantStore) ForgetSession(ctx context.Context, tokenHash string) error {
+	_, err := ts.s.db.ExecContext(ctx, `DELETE FROM session_index WHERE token_hash = ? AND tenant_id = ?`, tokenHash, ts.tenantID)
 	return err
 }
 

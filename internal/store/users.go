@@ -124,17 +124,28 @@ func (ts *TenantStore) RemoveMember(ctx context.Context, userID int64, ev core.A
 
 // Password resets. Tokens are stored hashed; the plain token only travels by mail.
 
-const insertPasswordReset = `INSERT INTO password_resets (tenant_id, user_id, token_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?)`
+// The row is made only for a member of the tenant: a reset sets the
+// account's password everywhere, so a tenant must not hold one for a user
+// who is not its member.
+const insertPasswordReset = `INSERT INTO password_resets (tenant_id, user_id, token_hash, expires_at, created_at)
+SELECT tenant_id, user_id, ?, ?, ? FROM memberships WHERE tenant_id = ? AND user_id = ?`
 
-// CreatePasswordReset stores a reset token hash for a member of this tenant.
+// CreatePasswordReset stores a reset token hash for a member of this
+// tenant; a user who is not a member is core.ErrNotFound.
 func (ts *TenantStore) CreatePasswordReset(ctx context.Context, userID int64, tokenHash string, expires time.Time) error {
-	_, err := ts.s.db.ExecContext(ctx, insertPasswordReset, ts.tenantID, userID, tokenHash, expires.UnixMilli(), ts.s.now())
-	return err
+	res, err := ts.s.db.ExecContext(ctx, insertPasswordReset, tokenHash, expires.UnixMilli(), ts.s.now(), ts.tenantID, userID)
+	if err != nil {
+		return fmt.Errorf("insert password reset: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return core.ErrNotFound
+	}
+	return nil
 }
 
 const (
 	selectPasswordReset = `SELECT id, user_id, expires_at, used_at FROM password_resets WHERE tenant_id = ? AND token_hash = ?` // #nosec G101 -- SQL text with placeholders, no credential
-	usePasswordReset    = `UPDATE password_resets SET used_at = ? WHERE id = ? AND used_at IS NULL`
+	usePasswordReset    = `UPDATE password_resets SET used_at = ? WHERE id = ? AND tenant_id = ? AND used_at IS NULL`
 	updatePassword      = `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?` // #nosec G101 -- SQL text with placeholders, no credential
 )
 
@@ -157,7 +168,7 @@ func (ts *TenantStore) ResetPassword(ctx context.Context, tokenHash, newHash str
 		if ts.s.now() > expires {
 			return core.Invalid("token", "this reset link has expired; ask for a new one")
 		}
-		res, err := tx.ExecContext(ctx, usePasswordReset, ts.s.now(), id)
+		res, err := tx.ExecContext(ctx, usePasswordReset, ts.s.now(), id, ts.tenantID)
 		if err != nil {
 			return err
 		}
