@@ -19,6 +19,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/mail"
 	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/outbox"
 	"github.com/palisade-hq/palisade/internal/store"
 	"github.com/palisade-hq/palisade/internal/tenancy"
 )
@@ -31,6 +32,9 @@ type Deps struct {
 	Log              *slog.Logger
 	Metrics          *obs.Metrics
 	Mailer           mail.Mailer
+	// Outbox delivers a change's committed side effects right after the
+	// commit (the nudge); nil leaves them to the worker's sweep.
+	Outbox           *outbox.Deliverer
 	Hasher           auth.Hasher
 	Throttle         *auth.Throttle
 	TenantSessions   *scs.SessionManager

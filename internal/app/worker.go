@@ -20,6 +20,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/mail"
 	"github.com/palisade-hq/palisade/internal/netguard"
 	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/outbox"
 	"github.com/palisade-hq/palisade/internal/store"
 )
 
@@ -117,6 +118,7 @@ type WorkerOptions struct {
 func NewWorker(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *slog.Logger, jm *jobs.Metrics, opt WorkerOptions) *jobs.Worker {
 	reg := jobs.NewRegistry()
 	jobs.Register(reg, JobDeps(cfg, st, rdb, log))
+	outbox.Register(reg, OutboxDeliverer(cfg, st, rdb, log))
 	if opt.Register != nil {
 		opt.Register(reg)
 	}
@@ -161,7 +163,7 @@ func RunWorkerWith(ctx context.Context, cfg config.Config, log *slog.Logger, opt
 // NewScheduler builds the scheduler over the schedule in jobs.Schedule.
 func NewScheduler(cfg config.Config, rdb redis.UniversalClient, log *slog.Logger, jm *jobs.Metrics) (*jobs.Scheduler, *jobs.Client, error) {
 	c := jobs.NewClient(rdb)
-	s, err := jobs.NewScheduler(c, jobs.Schedule(), jobs.SchedulerConfig{Every: cfg.SchedulerEvery, Log: log, Metrics: jm})
+	s, err := jobs.NewScheduler(c, append(jobs.Schedule(), outbox.Schedule()...), jobs.SchedulerConfig{Every: cfg.SchedulerEvery, Log: log, Metrics: jm})
 	if err != nil {
 		_ = c.Close() // the scheduler's error is the one worth reporting
 		return nil, nil, err
