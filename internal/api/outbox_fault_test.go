@@ -39,7 +39,7 @@ func TestInvitationMailsSurviveARelayOutage(t *testing.T) {
 		}
 
 		relay.SetDown(false)
-		clk.advance(time.Hour) // past the back-off
+		clk.advance(time.Hour)  // past the back-off
 		worker := *s.api.Outbox // the worker's deliverer, on the same relay
 		if n, err := worker.DeliverDue(context.Background()); err != nil || n != 3 {
 			t.Fatalf("sweep: %d delivered, %v; want 3", n, err)

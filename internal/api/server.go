@@ -32,9 +32,6 @@ type Deps struct {
 	Log              *slog.Logger
 	Metrics          *obs.Metrics
 	Mailer           mail.Mailer
-	// Outbox delivers a change's committed side effects right after the
-	// commit (the nudge); nil leaves them to the worker's sweep.
-	Outbox           *outbox.Deliverer
 	Hasher           auth.Hasher
 	Throttle         *auth.Throttle
 	TenantSessions   *scs.SessionManager
@@ -70,6 +67,9 @@ type Deps struct {
 	HQ HQPolicy
 	// Scanner reports malware-scanner health to HQ; nil until wired.
 	Scanner ScannerProbe
+	// Outbox delivers a change's committed side effects right after the
+	// commit (the nudge); nil leaves them to the worker's sweep.
+	Outbox *outbox.Deliverer
 }
 
 // Server is the API.
