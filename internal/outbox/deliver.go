@@ -239,7 +239,10 @@ func (d *Deliverer) mark(ctx context.Context, id int64, status string, next int6
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if status == statusDelivered {
-		_, err := d.Store.DB().ExecContext(ctx, `UPDATE outbox SET status = ?, delivered_at = ?, last_error = NULL WHERE id = ?`, status, d.now(), id)
+		// The payload goes with the delivery: a mail may carry a link's
+		// token, which the database otherwise keeps only as a hash. A
+		// delivered message is never sent again, so nothing needs it.
+		_, err := d.Store.DB().ExecContext(ctx, `UPDATE outbox SET status = ?, delivered_at = ?, last_error = NULL, payload = '{}' WHERE id = ?`, status, d.now(), id)
 		return err
 	}
 	_, err := d.Store.DB().ExecContext(ctx, `UPDATE outbox SET status = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`, status, next, clip(lastErr, 1000), id)

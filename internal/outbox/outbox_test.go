@@ -169,7 +169,42 @@ func TestRelayDownAtDelivery(t *testing.T) {
 		if r := e.row(fx.IDs[0]); r.status != "delivered" || r.lastErr.Valid {
 			t.Fatalf("after delivery: %+v", r)
 		}
+		// The link's token leaves the database with the delivery.
+		if n := e.count(`SELECT COUNT(*) FROM outbox WHERE payload LIKE '%tok-%'`); n != 0 {
+			t.Fatalf("%d delivered messages still hold their payload", n)
+		}
 	})
+}
+
+// The purge deletes messages done with after the keep period, never a
+// pending one.
+func TestPurgeKeepsPendingMessages(t *testing.T) {
+	const keep = 7 * 24 * time.Hour // the maintenance purge's
+	e := newEnv(t, "sqlite")
+	ctx := context.Background()
+	_, sent, err := e.invite(e.st, "judy@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.deliverer(e.st).Deliver(ctx, sent.IDs...); err != nil {
+		t.Fatal(err)
+	}
+	e.relay.SetDown(true)
+	_, stuck, err := e.invite(e.st, "ken@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = e.deliverer(e.st).Deliver(ctx, stuck.IDs...)
+	e.now = e.now.Add(keep + time.Hour)
+	if _, err := e.st.PurgeExpired(ctx, keep); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM outbox WHERE id = ?`, sent.IDs[0]); n != 0 {
+		t.Fatal("an old delivered message survived the purge")
+	}
+	if r := e.row(stuck.IDs[0]); r.status != "pending" {
+		t.Fatalf("pending message after the purge: %+v", r)
+	}
 }
 
 // The database dies right after the commit, before the nudge: the

@@ -114,6 +114,9 @@ func (s *Store) PurgeExpired(ctx context.Context, keep time.Duration) (int64, er
 		// An HQ session unseen for longer than keep is long past its idle
 		// timeout: its index entry only names a dead session.
 		{`DELETE FROM operator_sessions WHERE last_seen_at < ?`, cutoff},
+		// Outbox messages done with (delivered, or dead: their links have
+		// expired by now); pending ones stay however old.
+		{`DELETE FROM outbox WHERE status IN ('delivered', 'dead') AND created_at < ?`, cutoff},
 	} {
 		res, err := s.db.ExecContext(ctx, q.sql, q.arg)
 		if err != nil {
