@@ -160,7 +160,7 @@ func RunWorkerWith(ctx context.Context, cfg config.Config, log *slog.Logger, opt
 	})
 }
 
-// NewScheduler builds the scheduler over the schedule in jobs.Schedule.
+// NewScheduler builds the scheduler over jobs.Schedule and outbox.Schedule.
 func NewScheduler(cfg config.Config, rdb redis.UniversalClient, log *slog.Logger, jm *jobs.Metrics) (*jobs.Scheduler, *jobs.Client, error) {
 	c := jobs.NewClient(rdb)
 	s, err := jobs.NewScheduler(c, append(jobs.Schedule(), outbox.Schedule()...), jobs.SchedulerConfig{Every: cfg.SchedulerEvery, Log: log, Metrics: jm})
