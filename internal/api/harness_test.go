@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	apispec "github.com/palisade-hq/palisade/api"
+	"github.com/palisade-hq/palisade/internal/api"
 	"github.com/palisade-hq/palisade/internal/app"
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/config"
@@ -35,6 +36,8 @@ type stack struct {
 	rdb    *redis.Client
 	srv    *httptest.Server
 	router routers.Router
+	// api is the server under test, for tests that rewire a dependency.
+	api *api.Server
 }
 
 const testPassword = "correct horse battery"
@@ -91,7 +94,7 @@ func newStack(t *testing.T, driver string, env map[string]string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{t: t, cfg: cfg, st: st, rdb: rdb, srv: ts, router: router}
+	return &stack{t: t, cfg: cfg, st: st, rdb: rdb, srv: ts, router: router, api: srv}
 }
 
 // browser is one client: its own cookies, host and address.

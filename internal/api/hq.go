@@ -10,6 +10,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
+	"github.com/palisade-hq/palisade/internal/outbox"
 	"github.com/palisade-hq/palisade/internal/session"
 	"github.com/palisade-hq/palisade/internal/store"
 )
@@ -189,16 +190,16 @@ func (s *Server) hqInviteOwner(w http.ResponseWriter, r *http.Request) error {
 // inviteOwner stores an owner invitation to t and mails its link.
 func (s *Server) inviteOwner(r *http.Request, t core.Tenant, email string) (core.Invitation, error) {
 	token, hash := auth.NewToken()
-	inv, err := s.Store.Tenant(t.ID).CreateOwnerInvitation(r.Context(), email, hash, s.Store.Now().Add(s.InvitationTTL), s.event(r, "hq.tenant.owner_invited"))
-	if err != nil {
-		return core.Invitation{}, err
-	}
 	link := s.Hosts.TenantURL(t.Slug) + "/invitations/" + token
 	body := fmt.Sprintf("Hello,\n\nPalisade has set up %s for you, with you as its owner.\nAccept within %s by opening:\n\n%s\n\nIf you did not expect this, ignore this mail.\n",
 		t.Name, core.HumanDuration(s.InvitationTTL), link)
-	if err := s.Mailer.Send(r.Context(), core.Mail{To: email, Subject: "Your organisation " + t.Name + " on Palisade", Body: body}); err != nil {
-		return core.Invitation{}, fmt.Errorf("send owner invitation: %w", err)
+	// The mail is written with the invitation, in its transaction.
+	fx := s.effects(outbox.Mail(core.Mail{To: email, Subject: "Your organisation " + t.Name + " on Palisade", Body: body}))
+	inv, err := s.Store.Tenant(t.ID).CreateOwnerInvitation(r.Context(), email, hash, s.Store.Now().Add(s.InvitationTTL), s.event(r, "hq.tenant.owner_invited"), fx.Write)
+	if err != nil {
+		return core.Invitation{}, err
 	}
+	s.nudge(r, fx)
 	return inv, nil
 }
 

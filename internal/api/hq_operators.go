@@ -10,6 +10,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/jobs"
+	"github.com/palisade-hq/palisade/internal/outbox"
 	"github.com/palisade-hq/palisade/internal/store"
 )
 
@@ -54,16 +55,16 @@ func (s *Server) hqInviteOperator(w http.ResponseWriter, r *http.Request) error 
 	token, hash := auth.NewToken()
 	ev := s.event(r, "hq.operator.invited")
 	ev.Detail = email
-	inv, err := s.Store.CreateOperatorInvitation(r.Context(), email, name, inviter.ID, hash, s.Store.Now().Add(s.InvitationTTL), ev)
-	if err != nil {
-		return err
-	}
 	link := s.Hosts.AdminURL() + "/invitations/" + token
 	body := fmt.Sprintf("Hello %s,\n\n%s invited you to become a Palisade HQ operator.\nWithin %s, open this link, choose your password and set up two-step verification:\n\n%s\n\nThe link works once. If you did not expect this, ignore this mail.\n",
 		name, inviter.Name, core.HumanDuration(s.InvitationTTL), link)
-	if err := s.Mailer.Send(r.Context(), core.Mail{To: email, Subject: "You are invited to Palisade HQ", Body: body}); err != nil {
-		return fmt.Errorf("send operator invitation: %w", err)
+	// The mail is written with the invitation, in its transaction.
+	fx := s.effects(outbox.Mail(core.Mail{To: email, Subject: "You are invited to Palisade HQ", Body: body}))
+	inv, err := s.Store.CreateOperatorInvitation(r.Context(), email, name, inviter.ID, hash, s.Store.Now().Add(s.InvitationTTL), ev, fx.Write)
+	if err != nil {
+		return err
 	}
+	s.nudge(r, fx)
 	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"invitation": inv})
 	return nil
 }

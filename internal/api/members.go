@@ -8,6 +8,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
+	"github.com/palisade-hq/palisade/internal/outbox"
 	"github.com/palisade-hq/palisade/internal/store"
 )
 
@@ -81,20 +82,20 @@ func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 		return &core.Error{Kind: core.KindForbidden, Field: "role", Message: "only owners may invite admins"}
 	}
 	token, hash := auth.NewToken()
-	inv, err := s.tenantStore(r).CreateInvitation(r.Context(), email, req.Role, rc.member.UserID, hash, s.Store.Now().Add(s.InvitationTTL), s.event(r, "invitation.created"))
-	if err != nil {
-		return err
-	}
 	inviter, err := s.Store.UserByID(r.Context(), rc.member.UserID)
 	if err != nil {
 		return err
 	}
 	link := s.Hosts.TenantURL(rc.tenant.Slug) + "/invitations/" + token
 	body := fmt.Sprintf("Hello,\n\n%s invited you to join %s on Palisade as %s.\nAccept within %s by opening:\n\n%s\n",
-		inviter.Name, rc.tenant.Name, inv.Role, core.HumanDuration(s.InvitationTTL), link)
-	if err := s.Mailer.Send(r.Context(), core.Mail{To: email, Subject: "You are invited to " + rc.tenant.Name + " on Palisade", Body: body}); err != nil {
-		return fmt.Errorf("send invitation: %w", err)
+		inviter.Name, rc.tenant.Name, req.Role, core.HumanDuration(s.InvitationTTL), link)
+	// The mail is written with the invitation, in its transaction.
+	fx := s.effects(outbox.Mail(core.Mail{To: email, Subject: "You are invited to " + rc.tenant.Name + " on Palisade", Body: body}))
+	inv, err := s.tenantStore(r).CreateInvitation(r.Context(), email, req.Role, rc.member.UserID, hash, s.Store.Now().Add(s.InvitationTTL), s.event(r, "invitation.created"), fx.Write)
+	if err != nil {
+		return err
 	}
+	s.nudge(r, fx)
 	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"invitation": inv})
 	return nil
 }

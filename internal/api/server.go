@@ -19,6 +19,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/mail"
 	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/outbox"
 	"github.com/palisade-hq/palisade/internal/store"
 	"github.com/palisade-hq/palisade/internal/tenancy"
 )
@@ -66,6 +67,9 @@ type Deps struct {
 	HQ HQPolicy
 	// Scanner reports malware-scanner health to HQ; nil until wired.
 	Scanner ScannerProbe
+	// Outbox delivers a change's committed side effects right after the
+	// commit (the nudge); nil leaves them to the worker's sweep.
+	Outbox *outbox.Deliverer
 }
 
 // Server is the API.

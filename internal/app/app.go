@@ -23,6 +23,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/httpx"
 	"github.com/palisade-hq/palisade/internal/mail"
 	"github.com/palisade-hq/palisade/internal/obs"
+	"github.com/palisade-hq/palisade/internal/outbox"
 	"github.com/palisade-hq/palisade/internal/scan"
 	"github.com/palisade-hq/palisade/internal/session"
 	"github.com/palisade-hq/palisade/internal/store"
@@ -113,6 +114,7 @@ func NewAPI(cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *
 		Log:              log,
 		Metrics:          m,
 		Mailer:           mailer,
+		Outbox:           &outbox.Deliverer{Store: st, Mailer: mailer, Log: log},
 		Hasher:           hasher,
 		Throttle:         &auth.Throttle{Redis: rdb, Prefix: cfg.RedisPrefix, MaxAccount: cfg.LoginMaxPerAccount, MaxIP: cfg.LoginMaxPerIP, Window: cfg.LoginWindow},
 		TenantSessions:   session.New(session.Options{Realm: session.RealmTenant, Secure: cfg.Secure(), Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute, Store: sessStore, OnError: onErr}),

@@ -13,6 +13,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/maintenance"
 	"github.com/palisade-hq/palisade/internal/offboarding"
+	"github.com/palisade-hq/palisade/internal/outbox"
 	"github.com/palisade-hq/palisade/internal/realtime"
 	"github.com/palisade-hq/palisade/internal/store"
 )
@@ -37,7 +38,9 @@ type JobDeps struct {
 	// Files runs the files jobs and deletes offboarded tenants' buckets;
 	// nil where no object store is configured.
 	Files *files.Service
-	Now   func() time.Time
+	// Outbox delivers the side effects written beside a change.
+	Outbox *outbox.Deliverer
+	Now    func() time.Time
 }
 
 // NewJobDeps builds the job handlers' dependencies from the configuration.
@@ -58,6 +61,7 @@ func NewJobDeps(cfg config.Config, st *store.Store, rdb redis.UniversalClient, l
 		HTTP:             OutboundGuard(cfg).Client(10 * time.Second),
 		Webhook:          realtime.WebhookTarget{URL: cfg.RealtimeWebhookURL, Key: cfg.RealtimeAppKey, Secret: cfg.RealtimeAppSecret},
 		VerifyAuditTrail: verifyAuditTrail(st, filesMailer(cfg, st, log), log),
+		Outbox:           OutboxDeliverer(cfg, st, rdb, log),
 	}
 }
 
@@ -69,6 +73,7 @@ func RegisterJobs(r *jobs.Registry, d JobDeps) {
 	realtime.RegisterWebhookJob(r, d.Webhook, d.HTTP)
 	files.RegisterJobs(r, d.Files)
 	offboarding.Register(r, tenantDeletion(d))
+	outbox.Register(r, d.Outbox)
 }
 
 // tenantDeletion hands the files feature to offboarding as the deleter of
@@ -92,5 +97,6 @@ func Schedule() []jobs.Periodic {
 		jobs.Every("*/2 * * * *", files.RescanPendingFiles, jobs.Empty{}),
 		jobs.Every("* * * * *", files.ProvisionBuckets, jobs.Empty{}),
 		jobs.Every("23 4 * * *", files.AuditBuckets, jobs.Empty{}),
+		jobs.Every("* * * * *", outbox.DeliverDue, jobs.Empty{}),
 	}
 }

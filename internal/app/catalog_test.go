@@ -10,6 +10,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/jobs"
 	"github.com/palisade-hq/palisade/internal/maintenance"
 	"github.com/palisade-hq/palisade/internal/offboarding"
+	"github.com/palisade-hq/palisade/internal/outbox"
 	"github.com/palisade-hq/palisade/internal/realtime"
 )
 
@@ -29,6 +30,7 @@ func TestCatalogPersistedNames(t *testing.T) {
 		"realtime.webhook":          {Queue: jobs.QueueDefault, MaxAttempts: 10, Timeout: 30 * sec, Backoff: jobs.Backoff{Base: 2 * sec, Max: 5 * mi}},
 		"system.heartbeat":          {Queue: jobs.QueueCritical, MaxAttempts: 1, Timeout: 10 * sec, Backoff: jobs.Backoff{Base: 10 * sec, Max: 10 * mi}},
 		"tenants.delete_due":        {Queue: jobs.QueueLow, MaxAttempts: 5, Timeout: 30 * mi, Backoff: jobs.Backoff{Base: mi, Max: 30 * mi}},
+		"outbox.deliver":            {Queue: jobs.QueueCritical, MaxAttempts: 1, Timeout: 5 * mi, Backoff: jobs.Backoff{Base: 10 * sec, Max: 10 * mi}},
 	}
 	reg := jobs.NewRegistry()
 	app.RegisterJobs(reg, app.JobDeps{})
@@ -52,6 +54,7 @@ func TestCatalogPersistedNames(t *testing.T) {
 	add(files.ProvisionBucket.Name, files.ProvisionBucket.Opts)
 	add(files.AuditBuckets.Name, files.AuditBuckets.Opts)
 	add(offboarding.DeleteDueTenants.Name, offboarding.DeleteDueTenants.Opts)
+	add(outbox.DeliverDue.Name, outbox.DeliverDue.Opts)
 	for name, o := range want {
 		if got[name] != o {
 			t.Errorf("%s options %+v, want %+v", name, got[name], o)
@@ -62,7 +65,7 @@ func TestCatalogPersistedNames(t *testing.T) {
 	wantRows := []string{
 		"maintenance.purge_expired 17 * * * *", "tenants.delete_due */5 * * * *", "audit.verify 41 3 * * *",
 		"system.heartbeat * * * * *", "files.rescan_pending */2 * * * *", "files.provision_buckets * * * * *",
-		"files.audit_buckets 23 4 * * *",
+		"files.audit_buckets 23 4 * * *", "outbox.deliver * * * * *",
 	}
 	var rows []string
 	for _, p := range app.Schedule() {

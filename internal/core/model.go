@@ -102,6 +102,10 @@ type Mail struct {
 	Subject   string    `json:"subject"`
 	Body      string    `json:"body"`
 	CreatedAt time.Time `json:"created_at"`
+	// IdempotencyKey, when set, names the message for receivers that
+	// dedupe (the dev outbox keeps it once; SMTP derives its Message-ID
+	// from it). The transactional outbox sets it to its message id.
+	IdempotencyKey string `json:"-"`
 }
 
 // Field limits, shared by validation and the schema.

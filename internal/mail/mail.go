@@ -129,6 +129,20 @@ func parseAddr(s string) (string, error) {
 	return s, nil
 }
 
+// messageID is the Message-ID of a message with an idempotency key: the key
+// at the sender's domain; empty without a key.
+func messageID(from, key string) string {
+	if key == "" || strings.ContainsAny(key, "<>@ \r\n") {
+		return ""
+	}
+	addr, _ := parseAddr(from)
+	domain := "palisade.invalid"
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 && i < len(addr)-1 {
+		domain = addr[i+1:]
+	}
+	return "<" + key + "@" + domain + ">"
+}
+
 // Format renders an RFC 5322 plain-text message.
 func Format(from string, m core.Mail) []byte {
 	var b strings.Builder
@@ -136,6 +150,11 @@ func Format(from string, m core.Mail) []byte {
 	fmt.Fprintf(&b, "To: %s\r\n", m.To)
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", m.Subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().UTC().Format(time.RFC1123Z))
+	if id := messageID(from, m.IdempotencyKey); id != "" {
+		// A re-delivered outbox mail carries the same Message-ID, which
+		// receivers may use to drop the copy.
+		fmt.Fprintf(&b, "Message-ID: %s\r\n", id)
+	}
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n"))
 	return []byte(b.String())

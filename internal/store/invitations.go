@@ -63,12 +63,13 @@ func (ts *TenantStore) deletePendingInvitationsOf(ctx context.Context, tx *sql.T
 // CreateInvitation stores an invitation by its token hash, audited with it.
 // An address has at most one open invitation per tenant: a new one
 // replaces (and voids the link of) any earlier one still pending, so a
-// re-sent invitation never leaves a second link that works.
-func (ts *TenantStore) CreateInvitation(ctx context.Context, email string, role core.Role, invitedBy int64, tokenHash string, expires time.Time, ev core.AuditEvent) (core.Invitation, error) {
+// re-sent invitation never leaves a second link that works. also runs in
+// the same transaction (the invitation mail's outbox row).
+func (ts *TenantStore) CreateInvitation(ctx context.Context, email string, role core.Role, invitedBy int64, tokenHash string, expires time.Time, ev core.AuditEvent, also ...TxFunc) (core.Invitation, error) {
 	if !role.Valid() || role == core.RoleOwner {
 		return core.Invitation{}, core.Invalid("role", "must be admin or member")
 	}
-	return ts.createInvitation(ctx, email, role, invitedBy, tokenHash, expires, ev)
+	return ts.createInvitation(ctx, email, role, invitedBy, tokenHash, expires, ev, also)
 }
 
 // InvitedByHQ is the invited_by of an invitation Palisade HQ sent (an
@@ -77,11 +78,11 @@ const InvitedByHQ = 0
 
 // CreateOwnerInvitation invites an owner to this tenant; only HQ does, for
 // a tenant it created (which has no member to invite anyone).
-func (ts *TenantStore) CreateOwnerInvitation(ctx context.Context, email, tokenHash string, expires time.Time, ev core.AuditEvent) (core.Invitation, error) {
-	return ts.createInvitation(ctx, email, core.RoleOwner, InvitedByHQ, tokenHash, expires, ev)
+func (ts *TenantStore) CreateOwnerInvitation(ctx context.Context, email, tokenHash string, expires time.Time, ev core.AuditEvent, also ...TxFunc) (core.Invitation, error) {
+	return ts.createInvitation(ctx, email, core.RoleOwner, InvitedByHQ, tokenHash, expires, ev, also)
 }
 
-func (ts *TenantStore) createInvitation(ctx context.Context, email string, role core.Role, invitedBy int64, tokenHash string, expires time.Time, ev core.AuditEvent) (core.Invitation, error) {
+func (ts *TenantStore) createInvitation(ctx context.Context, email string, role core.Role, invitedBy int64, tokenHash string, expires time.Time, ev core.AuditEvent, also []TxFunc) (core.Invitation, error) {
 	var inv core.Invitation
 	err := ts.s.InTx(ctx, func(tx *sql.Tx) error {
 		var exists int
@@ -111,7 +112,10 @@ func (ts *TenantStore) createInvitation(ctx context.Context, email string, role 
 		inv = core.Invitation{ID: id, TenantID: ts.tenantID, Email: email, Role: role, InvitedBy: invitedBy, ExpiresAt: expires.UTC(), CreatedAt: fromMillis(now)}
 		ev.TenantID = &ts.tenantID
 		ev.Target = fmt.Sprintf("invitation:%d", id)
-		return ts.s.audit(ctx, tx, ev)
+		if err := ts.s.audit(ctx, tx, ev); err != nil {
+			return err
+		}
+		return runAlso(ctx, tx, also)
 	})
 	return inv, err
 }

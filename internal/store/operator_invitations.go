@@ -37,7 +37,8 @@ func scanOperatorInvitation(row interface{ Scan(...any) error }) (OperatorInvita
 
 // CreateOperatorInvitation stores an invitation by its token hash, on the
 // platform trail. An email that already belongs to an operator is refused.
-func (s *Store) CreateOperatorInvitation(ctx context.Context, email, name string, invitedBy int64, tokenHash string, expires time.Time, ev core.AuditEvent) (OperatorInvitation, error) {
+// also runs in the same transaction (the invitation mail's outbox row).
+func (s *Store) CreateOperatorInvitation(ctx context.Context, email, name string, invitedBy int64, tokenHash string, expires time.Time, ev core.AuditEvent, also ...TxFunc) (OperatorInvitation, error) {
 	var inv OperatorInvitation
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		var n int
@@ -59,7 +60,10 @@ func (s *Store) CreateOperatorInvitation(ctx context.Context, email, name string
 		}
 		inv = OperatorInvitation{ID: id, Email: email, Name: name, InvitedBy: invitedBy, ExpiresAt: expires.UTC(), CreatedAt: fromMillis(now)}
 		ev.TenantID, ev.Target = nil, fmt.Sprintf("operator_invitation:%d", id)
-		return s.audit(ctx, tx, ev)
+		if err := s.audit(ctx, tx, ev); err != nil {
+			return err
+		}
+		return runAlso(ctx, tx, also)
 	})
 	return inv, err
 }

@@ -62,9 +62,18 @@ func (s *Store) OperatorByID(ctx context.Context, id int64) (core.Operator, erro
 	return o, notFound(err)
 }
 
-// AddMail appends a message to the outbox (the dev mailer).
+// AddMail appends a message to the outbox (the dev mailer). A message with
+// an idempotency key already kept is not added again: the transactional
+// outbox delivers at least once, and this receiver dedupes by its id.
 func (s *Store) AddMail(ctx context.Context, m core.Mail) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO mail_outbox (to_addr, subject, body, created_at) VALUES (?, ?, ?, ?)`, m.To, clip(m.Subject, 255), m.Body, s.now())
+	var key sql.NullString
+	if m.IdempotencyKey != "" {
+		key = sql.NullString{String: clip(m.IdempotencyKey, 100), Valid: true}
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO mail_outbox (to_addr, subject, body, created_at, idempotency_key) VALUES (?, ?, ?, ?, ?)`, m.To, clip(m.Subject, 255), m.Body, s.now(), key)
+	if key.Valid && isUniqueViolation(err) {
+		return nil
+	}
 	return err
 }
 
@@ -105,6 +114,9 @@ func (s *Store) PurgeExpired(ctx context.Context, keep time.Duration) (int64, er
 		// An HQ session unseen for longer than keep is long past its idle
 		// timeout: its index entry only names a dead session.
 		{`DELETE FROM operator_sessions WHERE last_seen_at < ?`, cutoff},
+		// Outbox messages done with (delivered, or dead: their links have
+		// expired by now); pending ones stay however old.
+		{`DELETE FROM outbox WHERE status IN ('delivered', 'dead') AND created_at < ?`, cutoff},
 	} {
 		res, err := s.db.ExecContext(ctx, q.sql, q.arg)
 		if err != nil {

@@ -234,6 +234,21 @@ func nullMillis(n sql.NullInt64) *time.Time {
 	return &t
 }
 
+// TxFunc writes more in a store method's own transaction: the outbox
+// (internal/outbox) adds a change's side effects with the change, so one
+// never commits without the other.
+type TxFunc func(ctx context.Context, tx *sql.Tx) error
+
+// runAlso runs the callers' extra writes inside tx.
+func runAlso(ctx context.Context, tx *sql.Tx, also []TxFunc) error {
+	for _, f := range also {
+		if err := f(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // InTx runs fn in a transaction, committing only if fn returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
