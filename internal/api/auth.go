@@ -15,6 +15,7 @@ import (
 	"github.com/palisade-hq/palisade/internal/auth"
 	"github.com/palisade-hq/palisade/internal/core"
 	"github.com/palisade-hq/palisade/internal/httpx"
+	"github.com/palisade-hq/palisade/internal/outbox"
 	"github.com/palisade-hq/palisade/internal/session"
 	"github.com/palisade-hq/palisade/internal/store"
 )
@@ -269,20 +270,20 @@ func (s *Server) requestPasswordReset(w http.ResponseWriter, r *http.Request) er
 	if err == nil {
 		if _, merr := ts.Member(r.Context(), u.ID); merr == nil {
 			token, hash := auth.NewToken()
-			if err := ts.CreatePasswordReset(r.Context(), u.ID, hash, s.Store.Now().Add(s.PasswordResetTTL)); err != nil {
-				return err
-			}
 			link := s.Hosts.TenantURL(rc.tenant.Slug) + "/password/reset?token=" + token
 			body := fmt.Sprintf("Hello %s,\n\nSomeone asked to reset your password for %s on Palisade.\nTo choose a new one, open this link within %s:\n\n%s\n\nIf it was not you, ignore this message; your password stays as it is.\n",
 				u.Name, rc.tenant.Name, core.HumanDuration(s.PasswordResetTTL), link)
-			if err := s.Mailer.Send(r.Context(), core.Mail{To: u.Email, Subject: "Reset your Palisade password", Body: body}); err != nil {
-				return fmt.Errorf("send reset mail: %w", err)
-			}
 			ev := s.event(r, "auth.password_reset.requested")
 			ev.ActorType, ev.ActorID, ev.Target = "user", &u.ID, fmt.Sprintf("user:%d", u.ID)
-			if err := s.Store.Audit(r.Context(), ev); err != nil {
+			// The token, its audit row and its mail in one transaction; the
+			// mail goes after the answer, so a relay that is down or slow
+			// shows in neither the status nor the timing of the answer for
+			// an existing account (the outbox retries it).
+			fx := s.effects(outbox.Mail(core.Mail{To: u.Email, Subject: "Reset your Palisade password", Body: body}))
+			if err := ts.CreatePasswordReset(r.Context(), u.ID, hash, s.Store.Now().Add(s.PasswordResetTTL), ev, fx.Write); err != nil {
 				return err
 			}
+			s.nudgeLater(r, fx)
 		}
 	} else if !core.IsNotFound(err) {
 		return err

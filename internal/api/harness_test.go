@@ -255,6 +255,9 @@ func (s *stack) signUp(slug, email string) (*browser, core.Tenant) {
 // lastMail returns the newest outbox message to an address.
 func (s *stack) lastMail(to string) core.Mail {
 	s.t.Helper()
+	if s.api != nil {
+		s.api.WaitNudges() // a password reset's mail goes after its answer
+	}
 	ms, err := s.st.Outbox(context.Background(), 100)
 	if err != nil {
 		s.t.Fatal(err)

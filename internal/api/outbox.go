@@ -34,3 +34,19 @@ func (s *Server) nudge(r *http.Request, p *outbox.Pending) {
 		s.Log.WarnContext(r.Context(), "outbox nudge failed; the worker retries", "outbox_ids", p.IDs, "err", err)
 	}
 }
+
+// nudgeLater is nudge after the answer, for a change whose answer must
+// not depend on the mail (a password reset's, which would tell an
+// existing account from a missing one by a slow or failing relay).
+func (s *Server) nudgeLater(r *http.Request, p *outbox.Pending) {
+	rr := r.WithContext(context.WithoutCancel(r.Context()))
+	s.later.Add(1)
+	go func() {
+		defer s.later.Done()
+		s.nudge(rr, p)
+	}()
+}
+
+// WaitNudges waits for the nudges still running after their answers; a
+// message they miss is the worker's sweep's, so only tests need this.
+func (s *Server) WaitNudges() { s.later.Wait() }

@@ -64,3 +64,42 @@ func TestInvitationMailsSurviveARelayOutage(t *testing.T) {
 		want(t, s.browser("acme.localhost:3000").do("GET", "/api/invitation-lookup?token="+token, nil), http.StatusOK)
 	})
 }
+
+// TestPasswordResetAnswersAlikeWithTheRelayDown: with the relay down, a
+// reset for an existing account answers exactly as one for an unknown
+// address (before the outbox it was a 500, which told them apart), and
+// its mail arrives once the relay is back, with a link that works.
+func TestPasswordResetAnswersAlikeWithTheRelayDown(t *testing.T) {
+	testenv.ForEachDriver(t, func(t *testing.T, driver string) {
+		s := newStack(t, driver, nil)
+		clk := withClock(s)
+		relay := smtptest.Start(t)
+		s.api.Outbox.Mailer = relay.Mailer("Palisade <no-reply@palisade.test>")
+		s.signUp("acme", "ada@acme.test")
+		anon := s.browser("acme.localhost:3000")
+
+		relay.SetDown(true)
+		known := anon.do("POST", "/api/auth/password-reset", map[string]string{"email": "ada@acme.test"})
+		unknown := anon.do("POST", "/api/auth/password-reset", map[string]string{"email": "ghost@acme.test"})
+		if known.status != http.StatusAccepted || unknown.status != known.status || string(known.body) != string(unknown.body) {
+			t.Fatalf("known %d %s, unknown %d %s: want the same 202", known.status, known.body, unknown.status, unknown.body)
+		}
+		s.api.WaitNudges()
+		if n := len(relay.Messages()); n != 0 {
+			t.Fatalf("%d mails sent with the relay down", n)
+		}
+
+		relay.SetDown(false)
+		clk.advance(2 * time.Minute) // past the first back-off, within the link's life
+		worker := *s.api.Outbox
+		if n, err := worker.DeliverDue(context.Background()); err != nil || n != 1 {
+			t.Fatalf("sweep: %d delivered, %v; want the reset mail", n, err)
+		}
+		ms := relay.Messages()
+		if len(ms) != 1 || ms[0].To != "ada@acme.test" {
+			t.Fatalf("sent %+v; want one mail to ada", ms)
+		}
+		token := linkToken(t, strings.ReplaceAll(ms[0].Data, "\r\n", "\n"), "token=")
+		want(t, anon.do("POST", "/api/auth/password-reset/confirm", map[string]string{"token": token, "password": "a brand new passphrase"}), http.StatusOK)
+	})
+}

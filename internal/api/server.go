@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -76,6 +77,8 @@ type Deps struct {
 type Server struct {
 	Deps
 	handler http.Handler
+	// later counts nudges still running after their answer (nudgeLater).
+	later sync.WaitGroup
 }
 
 // New builds the API and its routes.

@@ -75,7 +75,7 @@ func newIsoFixture(t *testing.T, st *store.Store, clock *time.Time) *isoFixture 
 	fx.invA, err = fx.ta.CreateInvitation(ctx, fx.inviteeA, core.RoleMember, fx.ada.ID, fx.invAHash, now.Add(time.Hour), ev("invitation.created"))
 	must("invitation", err)
 	fx.resetA = fmt.Sprintf("reset-a-%d", n)
-	must("reset", fx.ta.CreatePasswordReset(ctx, fx.ada.ID, fx.resetA, now.Add(time.Hour)))
+	must("reset", fx.ta.CreatePasswordReset(ctx, fx.ada.ID, fx.resetA, now.Add(time.Hour), core.AuditEvent{Action: "auth.password_reset.requested"}))
 	fx.sessA, fx.sessB = fmt.Sprintf("sess-a-%d", n), fmt.Sprintf("sess-b-%d", n)
 	must("session A", fx.ta.IndexSession(ctx, fx.ada.ID, fx.sessA, "ua-a", "10.0.0.1", false))
 	must("session B", fx.tb.IndexSession(ctx, fx.bob.ID, fx.sessB, "ua-b", "10.0.0.2", false))
@@ -228,7 +228,7 @@ var isolationCases = map[string]isoCase{
 	// Password resets: an account is shared by its tenants, so a reset
 	// that B could make or use for A's member would change A's login.
 	"CreatePasswordReset": {call: func(t *testing.T, fx *isoFixture) {
-		wantNotFound(t, "CreatePasswordReset for a member of A only", fx.tb.CreatePasswordReset(ctx, fx.ada.ID, "reset-by-b", fx.st.Now().Add(time.Hour)))
+		wantNotFound(t, "CreatePasswordReset for a member of A only", fx.tb.CreatePasswordReset(ctx, fx.ada.ID, "reset-by-b", fx.st.Now().Add(time.Hour), core.AuditEvent{Action: "auth.password_reset.requested"}))
 		if _, err := fx.tb.ResetPassword(ctx, "reset-by-b", "hijacked", ev("auth.password_reset.completed")); err == nil {
 			t.Errorf("B reset the password of A's member")
 		}

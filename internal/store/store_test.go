@@ -73,7 +73,7 @@ func TestTenantIsolation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := tb.CreatePasswordReset(ctx, bob.ID, "reset-b", time.Now().Add(time.Hour)); err != nil {
+		if err := tb.CreatePasswordReset(ctx, bob.ID, "reset-b", time.Now().Add(time.Hour), core.AuditEvent{Action: "auth.password_reset.requested"}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -202,7 +202,7 @@ func TestPasswordResetOnce(t *testing.T) {
 		st := testenv.Store(t, driver)
 		a, owner := mustSignUp(t, st, "acme", "ada@acme.test")
 		ta := st.Tenant(a.ID)
-		if err := ta.CreatePasswordReset(ctx, owner.ID, "r1", time.Now().Add(time.Hour)); err != nil {
+		if err := ta.CreatePasswordReset(ctx, owner.ID, "r1", time.Now().Add(time.Hour), core.AuditEvent{Action: "auth.password_reset.requested"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := ta.ResetPassword(ctx, "r1", "new-hash", ev("auth.password_reset.completed")); err != nil {
@@ -215,7 +215,7 @@ func TestPasswordResetOnce(t *testing.T) {
 		if _, err := ta.ResetPassword(ctx, "r1", "again", ev("auth.password_reset.completed")); core.KindOf(err) != core.KindInvalid {
 			t.Fatalf("second use: got %v, want invalid", err)
 		}
-		if err := ta.CreatePasswordReset(ctx, owner.ID, "r2", time.Now().Add(-time.Second)); err != nil {
+		if err := ta.CreatePasswordReset(ctx, owner.ID, "r2", time.Now().Add(-time.Second), core.AuditEvent{Action: "auth.password_reset.requested"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := ta.ResetPassword(ctx, "r2", "late", ev("auth.password_reset.completed")); err == nil || !strings.Contains(err.Error(), "expired") {

@@ -132,15 +132,21 @@ SELECT tenant_id, user_id, ?, ?, ? FROM memberships WHERE tenant_id = ? AND user
 
 // CreatePasswordReset stores a reset token hash for a member of this
 // tenant; a user who is not a member is core.ErrNotFound.
-func (ts *TenantStore) CreatePasswordReset(ctx context.Context, userID int64, tokenHash string, expires time.Time) error {
-	res, err := ts.s.db.ExecContext(ctx, insertPasswordReset, tokenHash, expires.UnixMilli(), ts.s.now(), ts.tenantID, userID)
-	if err != nil {
-		return fmt.Errorf("insert password reset: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return core.ErrNotFound
-	}
-	return nil
+func (ts *TenantStore) CreatePasswordReset(ctx context.Context, userID int64, tokenHash string, expires time.Time, ev core.AuditEvent, also ...TxFunc) error {
+	return ts.s.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, insertPasswordReset, tokenHash, expires.UnixMilli(), ts.s.now(), ts.tenantID, userID)
+		if err != nil {
+			return fmt.Errorf("insert password reset: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return core.ErrNotFound
+		}
+		ev.TenantID = &ts.tenantID
+		if err := ts.s.audit(ctx, tx, ev); err != nil {
+			return err
+		}
+		return runAlso(ctx, tx, also)
+	})
 }
 
 const (
