@@ -54,7 +54,7 @@ func Start(tb testing.TB) *Server {
 		tb.Fatal(err)
 	}
 	s := &Server{ln: ln, pool: pool}
-	tb.Cleanup(func() { ln.Close() })
+	tb.Cleanup(func() { _ = ln.Close() })
 	go s.serve()
 	return s
 }
