@@ -132,9 +132,12 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 		}
 		for _, id := range ids {
 			ok, err := d.deliverOne(ctx, id)
-			if err != nil {
+			var failed *deliveryError
+			if err != nil && !errors.As(err, &failed) {
 				return delivered, err
 			}
+			// A message whose effect failed is rescheduled (and logged);
+			// the ones after it still go.
 			if ok {
 				delivered++
 			}
@@ -195,8 +198,15 @@ func (d *Deliverer) deliverOne(ctx context.Context, id int64) (bool, error) {
 	if err := d.mark(ctx, id, status, next, sendErr.Error()); err != nil {
 		return false, fmt.Errorf("outbox: reschedule %d: %w (after %v)", id, err, sendErr)
 	}
-	return false, fmt.Errorf("outbox: deliver %d (%s): %w", id, m.Kind, sendErr)
+	return false, &deliveryError{fmt.Errorf("outbox: deliver %d (%s): %w", id, m.Kind, sendErr)}
 }
+
+// deliveryError is a message's effect failing (the message rescheduled or
+// dead), as against the outbox's database failing.
+type deliveryError struct{ err error }
+
+func (e *deliveryError) Error() string { return e.err.Error() }
+func (e *deliveryError) Unwrap() error { return e.err }
 
 // claim takes the lease on a due message: its next attempt moves past the
 // lease, so no other deliverer takes it meanwhile, and its attempt is

@@ -544,3 +544,32 @@ func TestDelivererLeavesKindsItCannotSend(t *testing.T) {
 		t.Fatalf("mail-only deliverer touched a realtime message: %+v", r)
 	}
 }
+
+// TestSweepGoesPastAFailedMessage: a message whose effect fails is
+// rescheduled and the sweep goes on to the next, so one bad message (a
+// realtime server away) holds up no mail behind it, and the sweep is no
+// failure of its own (only the outbox's database failing is).
+func TestSweepGoesPastAFailedMessage(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	ctx := context.Background()
+	pub := &publisher{fail: true}
+	d := e.deliverer(e.st)
+	d.Realtime = pub
+	ev, _ := outbox.Realtime([]string{"private-tenant.1.files"}, "file.scanned", map[string]any{"id": 3})
+	first := outbox.With(e.st.Now, ev)
+	if err := e.st.InTx(ctx, func(tx *sql.Tx) error { return first.Write(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.invite(e.st, "carol@acme.test"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep: %d delivered, %v; want the mail behind the failed event, and no error", n, err)
+	}
+	if len(e.mailsTo("carol@acme.test")) != 1 {
+		t.Fatal("the mail behind the failed event was not sent")
+	}
+	if r := e.row(first.IDs[0]); r.status != "pending" || r.attempts != 1 || !r.lastErr.Valid {
+		t.Fatalf("failed event: %+v, want pending, 1 attempt, error kept", r)
+	}
+}
