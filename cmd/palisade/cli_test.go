@@ -9,8 +9,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRoleHelp: every role answers -h and --help with its usage and the
@@ -117,5 +119,30 @@ func TestDevPortHint(t *testing.T) {
 		if got := strings.Contains(err.Error(), "is another palisade dev running?"); got != hint {
 			t.Errorf("dev on %s: %v (hint wanted: %v)", addr, err, hint)
 		}
+		// A start that failed leaves nothing running: the realtime node it
+		// had started (its Redis heartbeat) once kept logging errors for as
+		// long as the process lived.
+		if stack := lingering("realtime.(*cluster).heartbeatLoop"); stack != "" {
+			t.Errorf("dev on %s failed to start but its realtime heartbeat still runs:\n%s", addr, stack)
+		}
 	}
+}
+
+// lingering is a goroutine whose stack names fn, still there a few
+// seconds after the call that should have ended it ("" when none is).
+func lingering(fn string) string {
+	var dump string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var b strings.Builder
+		_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
+		if dump = b.String(); !strings.Contains(dump, fn) {
+			return ""
+		}
+	}
+	for _, g := range strings.Split(dump, "\n\n") {
+		if strings.Contains(g, fn) {
+			return g
+		}
+	}
+	return dump
 }

@@ -17,16 +17,11 @@ import (
 	"github.com/palisade-hq/palisade/internal/testenv"
 )
 
-// freeAddr reserves a loopback port for a server that takes an address.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// freeAddr is a loopback address for a server the test starts later,
+// drawn below the ephemeral range (testenv.FreeAddr): a port from :0 could
+// meanwhile become an outgoing connection's source port (TestDevIdlesQuietly
+// failed in CI on "address already in use").
+func freeAddr(t *testing.T) string { t.Helper(); return testenv.FreeAddr(t) }
 
 // syncBuffer is a bytes.Buffer safe to write from the server and read from the test.
 type syncBuffer struct {

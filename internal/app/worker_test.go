@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -118,15 +117,11 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 }
 func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// freeAddr is a loopback address for a server the test starts later,
+// drawn below the ephemeral range (testenv.FreeAddr): a port from :0 could
+// meanwhile become an outgoing connection's source port (TestDevIdlesQuietly
+// failed in CI on "address already in use").
+func freeAddr(t *testing.T) string { t.Helper(); return testenv.FreeAddr(t) }
 
 // startRole starts a child running role with env on top of a test base.
 func startRole(t *testing.T, role string, env map[string]string) *proc {

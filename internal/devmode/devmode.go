@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 
@@ -177,6 +178,16 @@ func Run(ctx context.Context, getenv config.Getenv, environ []string, stdout, st
 		return err
 	}
 	realtimeMux := app.RealtimeHandler(rt, health)
+	// The realtime node runs from here (its heartbeat on Redis); a start
+	// that fails before serving stops it, as ServeAll's shutdown would.
+	serving := false
+	defer func() {
+		if !serving {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = rt.Shutdown(sctx)
+		}
+	}()
 
 	// Listen first, so the banner is printed only once every port is ours.
 	lns := map[string]net.Listener{}
@@ -217,6 +228,7 @@ func Run(ctx context.Context, getenv config.Getenv, environ []string, stdout, st
 	printBanner(stdout, cfg, hosts, creds)
 	metrics := app.MetricsServer(m, health, cfg.MetricsAddr)
 	metrics.Listener = lns["metrics"]
+	serving = true
 	return httpx.ServeAll(ctx, log, health, cfg.ShutdownTimeout,
 		httpx.Server{Name: "public", Handler: public, Listener: lns["public"]},
 		httpx.Server{Name: "api", Handler: apiSrv, Listener: lns["api"]},
