@@ -248,7 +248,10 @@ func TestDatabaseFailsInsideTransaction(t *testing.T) {
 					fault = `CREATE TRIGGER fault BEFORE INSERT ON ` + table + ` FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'`
 				}
 				if _, err := e.st.DB().Exec(fault); err != nil {
-					if driver == "mysql" {
+					// A MariaDB user without the TRIGGER privilege can run
+					// the rest; CI's (PALISADE_TEST_REQUIRE_SERVICES) must run this.
+					if driver == "mysql" && !testenv.Required() {
+						testenv.Note(t, "skipped", "MariaDB with the TRIGGER privilege", "PALISADE_TEST_MYSQL_DSN")
 						t.Skipf("this MariaDB refuses triggers to the test user: %v", err)
 					}
 					t.Fatal(err)
